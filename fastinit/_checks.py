@@ -1,0 +1,187 @@
+"""Argument checking shared by every initializer: shapes, dtypes, regions, seeds and targets.
+
+Every check raises before anything is written, with a message that names the parameter and
+the value it got.
+"""
+import math
+import numbers
+import operator
+import sys
+
+import ml_dtypes
+import numpy as np
+
+BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16), BFLOAT16)
+_DTYPE_NAMES = {"float64": FLOAT_DTYPES[0], "float32": FLOAT_DTYPES[1],
+                "float16": FLOAT_DTYPES[2], "bfloat16": BFLOAT16}
+MAX_U64 = 2**64
+
+
+def check_shape(shape, name="shape"):
+    """A tuple of non-negative Python ints from an int or a sequence of ints."""
+    if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or a sequence of ints, got {shape!r}") from None
+    out = []
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (numbers.Integral, np.integer)):
+            raise TypeError(f"{name} must contain only integers, got {shape!r}")
+        if d < 0:
+            raise ValueError(f"{name} must not contain negative dimensions, got {shape!r}")
+        out.append(int(d))
+    return tuple(out)
+
+
+def check_dtype(dtype):
+    """One of float64, float32, float16, bfloat16 as a NumPy dtype."""
+    if isinstance(dtype, str) and dtype in _DTYPE_NAMES:
+        return _DTYPE_NAMES[dtype]
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be one of float64, float32, float16, bfloat16, got {dtype!r}")
+    return dt
+
+
+def check_number(value, name, *, finite=True, minimum=None):
+    """A Python float from a real number, finite unless told otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    v = float(value)
+    if math.isnan(v) or (finite and math.isinf(v)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if minimum is not None and v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return v
+
+
+def check_choice(value, name, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+def check_region(region, shape):
+    """``(start, stop)`` per dimension for a tuple of slices of ``shape``.
+
+    Fewer slices than dimensions leave the remaining dimensions whole; ``None`` bounds mean
+    the whole extent. The region must lie inside the shape: no clipping, no negative
+    indices, no steps.
+    """
+    if region is None:
+        return tuple((0, n) for n in shape)
+    if isinstance(region, slice):
+        region = (region,)
+    if not isinstance(region, tuple) or not all(isinstance(s, slice) for s in region):
+        raise TypeError(f"region must be a tuple of slices, got {region!r}")
+    if len(region) > len(shape):
+        raise ValueError(f"region {region!r} has more dimensions than shape {shape}")
+    bounds = []
+    for d, n in enumerate(shape):
+        s = region[d] if d < len(region) else slice(None)
+        if s.step not in (None, 1):
+            raise ValueError(f"region slices must have step 1, got {s!r} in dimension {d}")
+        start = 0 if s.start is None else s.start
+        stop = n if s.stop is None else s.stop
+        for v in (start, stop):
+            if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)):
+                raise TypeError(f"region bounds must be integers, got {s!r} in dimension {d}")
+        if not 0 <= start <= stop <= n:
+            raise ValueError(
+                f"region {region!r} lies outside shape {shape}: dimension {d} has {n} "
+                f"elements, the slice asks for [{start}, {stop})")
+        bounds.append((int(start), int(stop)))
+    return tuple(bounds)
+
+
+def check_seed(seed):
+    """The Philox key ``(k0, k1)`` for ``seed``: an int in [0, 2**64), a SeedSequence or None."""
+    if seed is None:
+        seed = np.random.SeedSequence()
+    if isinstance(seed, np.random.SeedSequence):
+        k = seed.generate_state(2, np.uint32)
+        return np.array([k[0], k[1]], np.uint32)
+    if isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer)):
+        raise TypeError(f"seed must be an int in [0, 2**64), a numpy.random.SeedSequence "
+                        f"or None, got {seed!r}")
+    s = operator.index(seed)
+    if not 0 <= s < MAX_U64:
+        raise ValueError(f"seed must be in [0, 2**64), got {seed!r}")
+    return np.array([s & 0xFFFFFFFF, s >> 32], np.uint32)
+
+
+def check_stream(stream):
+    """Counter words 2-3 ``(s0, s1)`` for ``stream``: an int in [0, 2**64)."""
+    if isinstance(stream, bool) or not isinstance(stream, (numbers.Integral, np.integer)):
+        raise TypeError(f"stream must be an int in [0, 2**64), got {stream!r}")
+    s = operator.index(stream)
+    if not 0 <= s < MAX_U64:
+        raise ValueError(f"stream must be in [0, 2**64), got {stream!r}")
+    return np.array([s & 0xFFFFFFFF, s >> 32], np.uint32)
+
+
+def check_device(device):
+    """'cpu' or 'cuda'; 'cuda' needs CuPy and a GPU, and the message says which is missing."""
+    if device in (None, "cpu"):
+        return "cpu"
+    if device != "cuda":
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    try:
+        import cupy
+    except ImportError:
+        raise RuntimeError("device='cuda' needs CuPy, which is not installed: "
+                           "pip install 'fastinit-kernels[cuda12]' (or [cuda13])") from None
+    try:
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # CuPy raises its own error types when there is no driver
+        raise RuntimeError(f"device='cuda': CuPy is installed but no usable GPU was found ({e})") from None
+    raise NotImplementedError("device='cuda': the CUDA backend is not available in this version")
+
+
+def as_target(out, dtypes=FLOAT_DTYPES):
+    """A writable NumPy view of ``out`` (zero copy) with one of ``dtypes``.
+
+    Accepts NumPy arrays, objects with ``__array_interface__`` and CPU objects with DLPack
+    (a torch CPU tensor, bfloat16 included).
+    """
+    if isinstance(out, np.ndarray):
+        arr = out
+    elif hasattr(out, "__array_interface__"):
+        arr = np.asarray(out)
+    elif hasattr(out, "__dlpack__"):
+        arr = _from_dlpack(out)
+    else:
+        raise TypeError(f"out must be a NumPy array or support __array_interface__ or DLPack, "
+                        f"got {type(out).__name__}")
+    if arr.dtype not in dtypes:
+        names = ", ".join(str(d) for d in dtypes)
+        raise TypeError(f"out must have dtype {names}, got {arr.dtype}")
+    if not arr.flags.writeable:
+        raise ValueError("out is read-only")
+    for n, s in zip(arr.shape, arr.strides):
+        if n > 1 and s == 0:
+            raise ValueError(f"out has a zero stride (a broadcast view): strides {arr.strides}")
+        if s % arr.itemsize:
+            raise ValueError(f"out has strides {arr.strides} that are not a multiple of its "
+                             f"item size {arr.itemsize}")
+    return arr
+
+
+def _from_dlpack(obj):
+    device = obj.__dlpack_device__() if hasattr(obj, "__dlpack_device__") else (1, 0)
+    if device[0] != 1:  # kDLCPU
+        raise TypeError(f"out lives on a device that is not the CPU ({device}); "
+                        "GPU targets need the CUDA backend")
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(obj, torch.Tensor):
+        obj = obj.detach()  # same storage; DLPack refuses tensors that require grad
+    if torch is not None and isinstance(obj, torch.Tensor) and obj.dtype == torch.bfloat16:
+        # NumPy's DLPack has no bfloat16: take the bits as int16 and view them as bfloat16
+        return np.from_dlpack(obj.view(torch.int16)).view(BFLOAT16)
+    return np.from_dlpack(obj)

@@ -1,0 +1,230 @@
+"""Raw bits and the plain distributions: uniform, normal, truncated normal (torch and JAX forms).
+
+Every value is a pure function of ``(seed, stream, flat index)`` (see ``fastinit.kernels``), so
+thread count, ``region=`` and the target's memory layout never change a bit.
+"""
+import numpy as np
+
+from . import _dispatch
+from ._api import allocating, in_place, result
+from ._checks import check_number, check_seed, check_shape, check_stream
+
+COMMON = """seed : int, numpy.random.SeedSequence or None
+        An int in [0, 2**64) is the Philox key itself (``key = (seed & 0xFFFFFFFF,
+        seed >> 32)``); a SeedSequence is hashed to a key; None draws OS entropy.
+    stream : int
+        Counter words 2-3, in [0, 2**64): independent streams from one seed (default 0).
+    region : tuple of slice, optional
+        Generate only this block of the global tensor; it equals the same slice of the full
+        result, bit for bit.
+"""
+
+
+def random_bits(shape, *, seed=None, stream=0, region=None):
+    """The raw Philox4x32-10 words of the counter contract, as uint32.
+
+    Element ``i`` (row-major flat index of the global tensor) is word ``i % 4`` of the block
+    with counter ``(i // 4 mod 2**32, i // 4 >> 32, stream mod 2**32, stream >> 32)``
+    under the key from ``seed``. Check it against any Philox implementation.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+    {common}
+    Returns
+    -------
+    numpy.ndarray of uint32, of the region's shape.
+
+    Examples
+    --------
+    >>> fastinit.random_bits(4, seed=0)  # Philox4x32-10 of counter 0, key 0
+    array([1713891541, 3781805453, 3159862348, 2600524760], dtype=uint32)
+    """
+    shape = check_shape(shape)
+    key, words = check_seed(seed), check_stream(stream)
+    arr, bounds = _dispatch.allocate(shape, region, np.uint32)
+    return _dispatch.fill(arr, shape, bounds, (0, ()), key, words)
+
+
+def _uniform(req, low, high):
+    low = check_number(low, "low")
+    high = check_number(high, "high")
+    if not low < high:
+        raise ValueError(f"uniform needs low < high, got low={low!r}, high={high!r}")
+    return req.run(_dispatch.uniform_plan(low, high, req.dtype))
+
+
+def uniform(shape, low=0.0, high=1.0, *, dtype="float32", seed=None, stream=0, region=None,
+            device="cpu"):
+    """Uniform on ``[low, high)``.
+
+    .. math:: x = u \\cdot (\\text{{high}} - \\text{{low}}) + \\text{{low}},\\quad
+              u = \\lfloor w / 2^8 \\rfloor \\, 2^{{-24}}
+
+    from the 32-bit word ``w`` of each element (float64 output: 53 bits of a 64-bit draw).
+    Computed in float32 (float64 for float64 output) and rounded once into ``dtype``; a value
+    whose rounding reaches ``high`` becomes ``low`` (torch's rule), so the output stays in
+    ``[low, high)``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+    low, high : float
+        Finite, ``low < high``.
+    dtype : {{"float32", "float64", "float16", "bfloat16"}}
+    {common}
+    Examples
+    --------
+    >>> w = fastinit.uniform((256, 128), -0.1, 0.1, seed=0)
+    """
+    return _uniform(allocating(shape, dtype, seed, stream, region, device), low, high)
+
+
+def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, shape=None, region=None):
+    """In-place :func:`uniform`: fills ``out`` (the ``region`` of global ``shape``) and
+    returns it."""
+    req = in_place(out, seed, stream, shape, region)
+    _uniform(req, low, high)
+    return result(req, out)
+
+
+def _normal(req, mean, std):
+    mean = check_number(mean, "mean")
+    std = check_number(std, "std", minimum=0.0)
+    return req.run(_dispatch.normal_plan(mean, std))
+
+
+def normal(shape, mean=0.0, std=1.0, *, dtype="float32", seed=None, stream=0, region=None,
+           device="cpu"):
+    """Normal with mean ``mean`` and standard deviation ``std``, by Box-Muller.
+
+    .. math:: z_0 = r\\cos\\theta,\\ z_1 = r\\sin\\theta,\\quad r = \\sqrt{{-2\\ln u}},
+              \\quad x = \\text{{mean}} + \\text{{std}}\\cdot z
+
+    Elements ``2j`` and ``2j + 1`` share one pair of draws (Box and Muller 1958); see
+    ``fastinit.kernels`` for the bit layout. Generated in float32 (float64 for float64
+    output) and rounded once into ``dtype``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+    mean : float
+    std : float
+        Finite and >= 0.
+    dtype : {{"float32", "float64", "float16", "bfloat16"}}
+    {common}
+    Examples
+    --------
+    >>> w = fastinit.normal((4096, 4096), std=0.02, dtype="bfloat16", seed=0)
+    """
+    return _normal(allocating(shape, dtype, seed, stream, region, device), mean, std)
+
+
+def normal_(out, mean=0.0, std=1.0, *, seed=None, stream=0, shape=None, region=None):
+    """In-place :func:`normal`: fills ``out`` (the ``region`` of global ``shape``) and
+    returns it."""
+    req = in_place(out, seed, stream, shape, region)
+    _normal(req, mean, std)
+    return result(req, out)
+
+
+def _trunc_normal(req, mean, std, a, b):
+    mean = check_number(mean, "mean")
+    std = check_number(std, "std", minimum=0.0)
+    a = check_number(a, "a", finite=False)
+    b = check_number(b, "b", finite=False)
+    if not a < b:
+        raise ValueError(f"trunc_normal needs a < b, got a={a!r}, b={b!r}")
+    return req.run(_dispatch.trunc_normal_plan(mean, std, a, b))
+
+
+def trunc_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, dtype="float32", seed=None,
+                 stream=0, region=None, device="cpu"):
+    """Normal(mean, std) truncated to the absolute bounds ``[a, b]`` (torch's form).
+
+    Sampled by inverse CDF, one draw per element and no rejection loop:
+
+    .. math:: x = \\text{{mean}} + \\text{{std}}\\cdot\\Phi^{{-1}}\\big(\\Phi(\\alpha) +
+              u\\,(\\Phi(\\beta) - \\Phi(\\alpha))\\big),\\quad
+              \\alpha = \\tfrac{{a - \\text{{mean}}}}{{\\text{{std}}}},\\
+              \\beta = \\tfrac{{b - \\text{{mean}}}}{{\\text{{std}}}}
+
+    The quantile (Wichura's AS 241) is taken from whichever tail probability is smaller, both
+    kept exact, so intervals far in a tail (``a = 6 * std``) and tiny ``std`` are sampled
+    correctly. Computed in float64 for every dtype and rounded once; clamped to ``[a, b]``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+    mean, std : float
+        Finite; ``std >= 0`` (``std = 0`` gives ``mean`` clamped to ``[a, b]``).
+    a, b : float
+        ``a < b``; either may be infinite.
+    dtype : {{"float32", "float64", "float16", "bfloat16"}}
+    {common}
+    Examples
+    --------
+    >>> w = fastinit.trunc_normal((768, 768), std=0.02, a=-0.04, b=0.04, seed=0)
+    """
+    return _trunc_normal(allocating(shape, dtype, seed, stream, region, device), mean, std, a, b)
+
+
+def trunc_normal_(out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, stream=0, shape=None,
+                  region=None):
+    """In-place :func:`trunc_normal`: fills ``out`` and returns it."""
+    req = in_place(out, seed, stream, shape, region)
+    _trunc_normal(req, mean, std, a, b)
+    return result(req, out)
+
+
+def _truncated_normal(req, stddev, lower, upper):
+    stddev = check_number(stddev, "stddev", minimum=0.0)
+    lower = check_number(lower, "lower", finite=False)
+    upper = check_number(upper, "upper", finite=False)
+    if not lower < upper:
+        raise ValueError(f"truncated_normal needs lower < upper, got lower={lower!r}, "
+                         f"upper={upper!r}")
+    if stddev == 0.0:
+        return req.run(_dispatch.constant_plan(0.0, req.dtype))
+    return req.run(_dispatch.trunc_normal_plan(0.0, stddev, lower * stddev, upper * stddev))
+
+
+def truncated_normal(shape, stddev=1e-2, lower=-2.0, upper=2.0, *, dtype="float32", seed=None,
+                     stream=0, region=None, device="cpu"):
+    """JAX's ``truncated_normal``: a standard normal truncated to ``[lower, upper]``, times
+    ``stddev`` (bounds in units of ``stddev``; note that, as in JAX, the result's standard
+    deviation is below ``stddev``).
+
+    .. math:: x = \\text{{stddev}}\\cdot z,\\quad z \\sim \\mathcal{{N}}(0, 1)\\ \\text{{on}}\\
+              [\\text{{lower}}, \\text{{upper}}]
+
+    Same sampler as :func:`trunc_normal` (``trunc_normal(0, stddev, lower * stddev,
+    upper * stddev)``).
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+    stddev : float
+        Finite, >= 0 (JAX's default 0.01).
+    lower, upper : float
+        ``lower < upper``, in units of ``stddev``.
+    dtype : {{"float32", "float64", "float16", "bfloat16"}}
+    {common}
+    Examples
+    --------
+    >>> w = fastinit.truncated_normal((512, 512), stddev=0.02, seed=0)
+    """
+    return _truncated_normal(allocating(shape, dtype, seed, stream, region, device),
+                             stddev, lower, upper)
+
+
+def truncated_normal_(out, stddev=1e-2, lower=-2.0, upper=2.0, *, seed=None, stream=0,
+                      shape=None, region=None):
+    """In-place :func:`truncated_normal`: fills ``out`` and returns it."""
+    req = in_place(out, seed, stream, shape, region)
+    _truncated_normal(req, stddev, lower, upper)
+    return result(req, out)
+
+
+for _f in (random_bits, uniform, normal, trunc_normal, truncated_normal):
+    _f.__doc__ = _f.__doc__.format(common=COMMON)

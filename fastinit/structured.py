@@ -1,0 +1,187 @@
+"""Deterministic and structured initializers: constants, eye, dirac and sparse."""
+import math
+
+import numpy as np
+
+from . import _dispatch
+from ._api import allocating, in_place, result
+from ._checks import check_number
+from .kernels import cpu
+
+
+def _constant(req, value):
+    value = check_number(value, "value", finite=False)
+    return req.run(_dispatch.constant_plan(value, req.dtype))
+
+
+def constant(shape, value, *, dtype="float32", region=None, device="cpu"):
+    """Every element ``value``, rounded once into ``dtype`` (``nan`` and ``inf`` allowed).
+
+    Examples
+    --------
+    >>> b = fastinit.constant((4096,), 0.1, dtype="bfloat16")
+    """
+    return _constant(allocating(shape, dtype, 0, 0, region, device), value)
+
+
+def constant_(out, value, *, shape=None, region=None):
+    """In-place :func:`constant`: fills ``out`` with ``value`` and returns it."""
+    req = in_place(out, 0, 0, shape, region)
+    _constant(req, value)
+    return result(req, out)
+
+
+def zeros(shape, *, dtype="float32", region=None, device="cpu"):
+    """All zeros, filled in parallel (:func:`constant` with 0)."""
+    return constant(shape, 0.0, dtype=dtype, region=region, device=device)
+
+
+def zeros_(out, *, shape=None, region=None):
+    """In-place :func:`zeros`."""
+    return constant_(out, 0.0, shape=shape, region=region)
+
+
+def ones(shape, *, dtype="float32", region=None, device="cpu"):
+    """All ones, filled in parallel (:func:`constant` with 1)."""
+    return constant(shape, 1.0, dtype=dtype, region=region, device=device)
+
+
+def ones_(out, *, shape=None, region=None):
+    """In-place :func:`ones`."""
+    return constant_(out, 1.0, shape=shape, region=region)
+
+
+def _set_ones(req, points):
+    """Zero the region, then write 1 at the global ``points`` (rows of indices) inside it."""
+    req.run(_dispatch.constant_plan(0.0, req.dtype))
+    if len(points) == 0 or req.empty:
+        return req.arr
+    start = np.array([b[0] for b in req.bounds])
+    stop = np.array([b[1] for b in req.bounds])
+    points = np.asarray(points).reshape(len(points), -1)
+    inside = np.all((points >= start) & (points < stop), axis=1)
+    local = points[inside] - start
+    req.arr[tuple(local.T)] = 1
+    return req.arr
+
+
+def _eye(req):
+    if len(req.shape) != 2:
+        raise ValueError(f"eye needs a shape with 2 dimensions, got {req.shape}")
+    n = min(req.shape)
+    return _set_ones(req, np.stack([np.arange(n), np.arange(n)], axis=1))
+
+
+def eye(shape, *, dtype="float32", region=None, device="cpu"):
+    """The identity matrix of a 2-D ``shape`` (ones on the main diagonal, as ``torch.eye``).
+
+    Preserves the identity of the inputs in linear layers (torch's ``eye_``).
+
+    Examples
+    --------
+    >>> fastinit.eye((3, 4))[0]
+    array([1., 0., 0., 0.], dtype=float32)
+    """
+    return _eye(allocating(shape, dtype, 0, 0, region, device))
+
+
+def eye_(out, *, shape=None, region=None):
+    """In-place :func:`eye`."""
+    req = in_place(out, 0, 0, shape, region)
+    _eye(req)
+    return result(req, out)
+
+
+def _dirac(req, groups):
+    shape = req.shape
+    if len(shape) not in (3, 4, 5):
+        raise ValueError(f"dirac needs a shape with 3, 4 or 5 dimensions, got {shape}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    if shape[0] % groups:
+        raise ValueError(f"shape[0] = {shape[0]} must be divisible by groups = {groups}")
+    per_group = shape[0] // groups
+    centre = [n // 2 for n in shape[2:]]
+    points = [[g * per_group + d, d, *centre]
+              for g in range(groups) for d in range(min(per_group, shape[1]))]
+    return _set_ones(req, points)
+
+
+def dirac(shape, groups=1, *, dtype="float32", region=None, device="cpu"):
+    """The Dirac delta of a convolution weight ``(out, in, *kernel)``: input channel ``d`` of
+    each group passes through to output channel ``d`` of that group (torch's ``dirac_``).
+
+    ``w[g * out_per_group + d, d, k1 // 2, ...] = 1`` for ``d < min(out_per_group, in)``,
+    zero elsewhere.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        3, 4 or 5 dimensions; ``shape[0]`` divisible by ``groups``.
+    groups : int
+
+    Examples
+    --------
+    >>> w = fastinit.dirac((16, 16, 3, 3))
+    """
+    return _dirac(allocating(shape, dtype, 0, 0, region, device), groups)
+
+
+def dirac_(out, groups=1, *, shape=None, region=None):
+    """In-place :func:`dirac`."""
+    req = in_place(out, 0, 0, shape, region)
+    _dirac(req, groups)
+    return result(req, out)
+
+
+def _sparse(req, sparsity, std):
+    if len(req.shape) != 2:
+        raise ValueError(f"sparse needs a shape with 2 dimensions, got {req.shape}")
+    sparsity = check_number(sparsity, "sparsity")
+    if not 0.0 <= sparsity < 1.0:
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
+    std = check_number(std, "std", minimum=0.0)
+    req.run(_dispatch.normal_plan(0.0, std))
+    rows, cols = req.shape
+    num_zeros = math.ceil(sparsity * rows)
+    if num_zeros == 0 or req.empty:
+        return req.arr
+    arr = req.arr
+    flat, base, *_ = _dispatch._geometry(arr, req.shape, req.bounds)
+    if arr.dtype.itemsize == 2:
+        flat = flat.view(np.uint16)
+    ostride = np.array([s // arr.itemsize for s in arr.strides], np.int64)
+    rb = np.array([b for pair in req.bounds for b in pair], np.int64)
+    cpu.zero_sparse(flat, base, ostride, rb, rows, cols, req.key, req.stream, num_zeros)
+    return arr
+
+
+def sparse(shape, sparsity, std=0.01, *, dtype="float32", seed=None, stream=0, region=None,
+           device="cpu"):
+    """Sparse normal matrix (Martens 2010, as torch's ``sparse_``): ``N(0, std)`` with
+    ``ceil(sparsity * rows)`` zeros in every column.
+
+    Which rows are zero in a column is drawn from the counter stream too (the raw words of the
+    flat indices just past the tensor's own), so the result is a pure function of seed and
+    stream and ``region=`` works like everywhere else.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Two dimensions ``(rows, cols)``.
+    sparsity : float
+        In [0, 1): the fraction of each column set to zero.
+    std : float
+
+    Examples
+    --------
+    >>> w = fastinit.sparse((1024, 512), 0.9, seed=0)
+    """
+    return _sparse(allocating(shape, dtype, seed, stream, region, device), sparsity, std)
+
+
+def sparse_(out, sparsity, std=0.01, *, seed=None, stream=0, shape=None, region=None):
+    """In-place :func:`sparse`."""
+    req = in_place(out, seed, stream, shape, region)
+    _sparse(req, sparsity, std)
+    return result(req, out)

@@ -1,0 +1,31 @@
+"""Numba kernels of fastinit (installed as ``fastinit.kernels``): no argument checking here.
+
+``philox.py`` holds the one scalar source (Philox4x32-10 and every bits-to-value transform),
+``cpu.py`` the parallel CPU drivers.
+
+Counter layout
+--------------
+Every random value is a pure function of ``(key, stream, global flat index i)``. A counter
+block is ``(b mod 2**32, b >> 32, stream mod 2**32, stream >> 32)``, encrypted by
+Philox4x32-10 under ``key = (seed mod 2**32, seed >> 32)``, giving four uint32 words
+``w0..w3``. Indices are row-major over the *global* tensor, so a region, a shard, a tile
+order or a thread count never changes a value.
+
+- 32-bit draws (``random_bits`` and every float32, float16 and bfloat16 output): element
+  ``i`` uses word ``i % 4`` of block ``b = i // 4``.
+- 64-bit draws (float64 output): element ``i`` uses the draw ``w0 | w1 << 32`` (``i`` even)
+  or ``w2 | w3 << 32`` (``i`` odd) of block ``b = i // 2``.
+- uniform: float32 ``u = (w >> 8) * 2**-24``; float64 ``u = (x >> 11) * 2**-53``.
+- normal (Box-Muller): elements ``2j`` and ``2j + 1`` are ``r cos(t)`` and ``r sin(t)`` of
+  one pair of draws: in float32, the pair is words (w0, w1) or (w2, w3) of block ``i // 4``;
+  in float64 the two 64-bit draws of block ``i // 2``. The first draw gives
+  ``r = sqrt(-2 ln u)`` with ``u = (2w + 1) / 2**33`` (float64: ``((x >> 11) + 1/2) 2**-53``);
+  the second the angle: its top two bits the quadrant, the next bit the half of the
+  quadrant, the next 24 (float64: 53) bits ``phi = (f + 1/2) 2**-24 pi/4`` in the octant.
+- truncated normal (inverse CDF): element ``i`` uses its own draw, ``u = (w + 1/2) 2**-32``
+  (float64: ``((x >> 11) + 1/2) 2**-53``), computed in float64 for every output dtype.
+- sparse: the zeros of column ``c`` are the rows with the smallest words at the global flat
+  indices ``rows * cols + r * cols + c``.
+
+A change of any output bit is a breaking change: it needs a version bump and a changelog line.
+"""

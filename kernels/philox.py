@@ -1,0 +1,333 @@
+"""Philox4x32 and every bits-to-value transform: the one scalar source.
+
+Each function here is plain scalar code with explicit ``uint32``/``uint64``/``float32``/``float64``
+casts, compiled for the CPU with ``njit(inline="always")`` and (later) for CUDA as device
+functions. Casts are explicit so that NumPy-scalar execution (the CUDA simulator) computes the
+same bits as compiled code, and float32 transforms avoid ``math.*`` calls whose float32 result
+could differ between the two: ``log``, ``sin`` and ``cos`` are polynomials written out below.
+
+References
+----------
+J. K. Salmon, M. A. Moraes, R. O. Dror and D. E. Shaw, "Parallel random numbers: as easy as
+1, 2, 3", SC'11 (Philox). G. E. P. Box and M. E. Muller, "A note on the generation of random
+normal deviates", Ann. Math. Statist. 29 (1958). M. J. Wichura, "Algorithm AS 241: the
+percentage points of the normal distribution", Applied Statistics 37 (1988). S. L. Moshier,
+Cephes Math Library (the float32 ``log``, ``sin`` and ``cos`` polynomials).
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+scalar = njit(inline="always", cache=True)
+
+u32 = np.uint32
+u64 = np.uint64
+f32 = np.float32
+f64 = np.float64
+
+MASK32 = u64(0xFFFFFFFF)
+SHIFT32 = u64(32)
+PHILOX_M0 = u64(0xD2511F53)
+PHILOX_M1 = u64(0xCD9E8D57)
+PHILOX_W0 = u64(0x9E3779B9)
+PHILOX_W1 = u64(0xBB67AE85)
+
+
+# --- Philox4x32 -------------------------------------------------------------------------------
+
+@scalar
+def philox4x32(c0, c1, c2, c3, k0, k1, rounds):
+    """Philox4x32-``rounds`` of the counter ``(c0, c1, c2, c3)`` under the key ``(k0, k1)``.
+
+    All inputs are uint32; returns four uint32 words. ``rounds`` is 10 for the generator
+    (7 only for the known-answer tests); as a compile-time constant it unrolls the loop.
+    """
+    x0 = u64(c0)
+    x1 = u64(c1)
+    x2 = u64(c2)
+    x3 = u64(c3)
+    y0 = u64(k0)
+    y1 = u64(k1)
+    for _ in range(rounds):
+        p0 = PHILOX_M0 * x0
+        p1 = PHILOX_M1 * x2
+        x0 = ((p1 >> SHIFT32) ^ x1 ^ y0) & MASK32
+        x1 = p1 & MASK32
+        x2 = ((p0 >> SHIFT32) ^ x3 ^ y1) & MASK32
+        x3 = p0 & MASK32
+        y0 = (y0 + PHILOX_W0) & MASK32
+        y1 = (y1 + PHILOX_W1) & MASK32
+    return u32(x0), u32(x1), u32(x2), u32(x3)
+
+
+@scalar
+def philox_block(block, s0, s1, k0, k1):
+    """The four words of counter block ``block`` (uint64) in stream ``(s0, s1)``: Philox4x32-10."""
+    b = u64(block)
+    return philox4x32(u32(b & MASK32), u32(b >> SHIFT32), s0, s1, k0, k1, 10)
+
+
+@scalar
+def join64(lo, hi):
+    """A 64-bit draw from two words: ``lo | hi << 32``."""
+    return u64(lo) | (u64(hi) << SHIFT32)
+
+
+# --- bit casts --------------------------------------------------------------------------------
+
+@scalar
+def f32_as_u32(x):
+    return f32(x).view(np.uint32)
+
+
+@scalar
+def u32_as_f32(x):
+    return u32(x).view(np.float32)
+
+
+# --- uniforms ---------------------------------------------------------------------------------
+
+@scalar
+def uniform_f32(w):
+    """[0, 1) from the top 24 bits of a uint32 word: ``(w >> 8) * 2**-24``."""
+    return f32(u32(w) >> u32(8)) * f32(5.9604644775390625e-08)
+
+
+@scalar
+def uniform_f64(x):
+    """[0, 1) from the top 53 bits of a uint64 draw: ``(x >> 11) * 2**-53``."""
+    return f64(u64(x) >> u64(11)) * f64(1.1102230246251565e-16)
+
+
+# --- float32 log and sincos (Cephes polynomials, evaluated in float32) -------------------------
+
+SQRT_HALF_F32 = f32(0.70710677)
+LN2_HI_F32 = f32(0.693359375)
+LN2_LO_F32 = f32(-2.12194440e-4)
+
+
+@scalar
+def log_f32(x):
+    """Natural log of a positive normal float32, in float32 (the Cephes ``logf`` polynomial).
+
+    ``x = m * 2**e`` with ``m`` in [sqrt(1/2), sqrt(2)) is read off the bits; every step is a
+    plain float32 operation, so the result is the same compiled or run on NumPy scalars.
+    """
+    b = f32_as_u32(x)
+    e = f32(np.int32(b >> u32(23)) - np.int32(126))
+    m = u32_as_f32((b & u32(0x007FFFFF)) | u32(0x3F000000))  # in [0.5, 1)
+    low = f32(m < SQRT_HALF_F32)  # 1.0 or 0.0: a select, not a branch
+    m = m + m * low
+    fe = e - low
+    t = m - f32(1.0)
+    z = t * t
+    p = f32(7.0376836292e-2)
+    p = p * t - f32(1.1514610310e-1)
+    p = p * t + f32(1.1676998740e-1)
+    p = p * t - f32(1.2420140846e-1)
+    p = p * t + f32(1.4249322787e-1)
+    p = p * t - f32(1.6668057665e-1)
+    p = p * t + f32(2.0000714765e-1)
+    p = p * t - f32(2.4999993993e-1)
+    p = p * t + f32(3.3333331174e-1)
+    y = p * t * z
+    y = y + fe * LN2_LO_F32
+    y = y - f32(0.5) * z
+    r = t + y
+    return r + fe * LN2_HI_F32
+
+
+@scalar
+def neg2log_u32(w):
+    """``-2 log(u)`` in float32 for ``u = (2w + 1) / 2**33`` (never 0; float32 rounds ``2w + 1``)."""
+    u = f32(u64(w) * u64(2) + u64(1)) * f32(1.1641532182693481e-10)
+    return f32(-2.0) * log_f32(u)
+
+
+@scalar
+def sincos_octant_f32(f):
+    """``(sin(phi), cos(phi))`` in float32 for ``phi`` in [0, pi/4] (Cephes ``sinf``/``cosf``)."""
+    z = f * f
+    s = f32(-1.9515295891e-4) * z + f32(8.3321608736e-3)
+    s = s * z - f32(1.6666654611e-1)
+    s = s * z * f + f
+    c = f32(2.443315711809948e-05) * z - f32(1.388731625493765e-03)
+    c = c * z + f32(4.166664568298827e-02)
+    c = c * z * z - f32(0.5) * z + f32(1.0)
+    return s, c
+
+
+PI_4_2M24_F32 = f32(math.pi / 4 * 2.0**-24)
+
+
+@scalar
+def unit_circle_u32(w):
+    """A uniformly distributed angle's ``(cos, sin)`` from one uint32 word.
+
+    Bits 31-30 pick the quadrant, bit 29 the half of the quadrant, bits 28-5 the angle
+    ``phi = (f + 1/2) * 2**-24 * pi/4`` inside the octant; the other octants follow by exact
+    swaps and sign changes, so no argument reduction is needed.
+    """
+    w = u32(w)
+    quadrant = w >> u32(30)
+    swap = (w >> u32(29)) & u32(1)
+    frac = (w >> u32(5)) & u32(0xFFFFFF)
+    phi = (f32(frac) + f32(0.5)) * PI_4_2M24_F32
+    s, c = sincos_octant_f32(phi)
+    # selects and exact sign flips, no data-dependent branches (they would mispredict)
+    x = c if swap else s
+    y = s if swap else c
+    odd = quadrant & u32(1)
+    cos_t = x if odd else y
+    sin_t = y if odd else x
+    sign_c = f32(1.0) - f32(2.0) * f32((quadrant ^ (quadrant >> u32(1))) & u32(1))
+    sign_s = f32(1.0) - f32(2.0) * f32(quadrant >> u32(1))
+    return cos_t * sign_c, sin_t * sign_s
+
+
+@scalar
+def box_muller_f32(wr, wa):
+    """Two standard normals (float32) from two words: radius from ``wr``, angle from ``wa``."""
+    r = f32(math.sqrt(neg2log_u32(wr)))
+    c, s = unit_circle_u32(wa)
+    return r * c, r * s
+
+
+PI_4_2M53 = math.pi / 4 * 2.0**-53
+
+
+@scalar
+def box_muller_f64(xr, xa):
+    """Two standard normals (float64) from two 64-bit draws: radius from ``xr``, angle ``xa``.
+
+    Same layout as the float32 form: ``u = ((xr >> 11) + 1/2) * 2**-53``; the angle's top
+    three bits pick the octant, the next 53 bits the angle inside it.
+    """
+    u = (f64(u64(xr) >> u64(11)) + 0.5) * 1.1102230246251565e-16
+    r = math.sqrt(-2.0 * math.log(u))
+    xa = u64(xa)
+    quadrant = xa >> u64(62)
+    swap = (xa >> u64(61)) & u64(1)
+    phi = (f64((xa >> u64(8)) & u64(0x1FFFFFFFFFFFFF)) + 0.5) * PI_4_2M53
+    s = math.sin(phi)
+    c = math.cos(phi)
+    if swap == u64(1):
+        s, c = c, s
+    if quadrant == u64(1):
+        s, c = c, -s
+    elif quadrant == u64(2):
+        s, c = -s, -c
+    elif quadrant == u64(3):
+        s, c = -c, s
+    return r * c, r * s
+
+
+# --- normal quantile (AS 241, PPND16) and the truncated normal ---------------------------------
+
+@scalar
+def normal_quantile_lower(p):
+    """``Phi^-1(p)`` in float64 for ``0 < p <= 0.5`` (Wichura's AS 241, about 1e-16 relative).
+
+    Taking the smaller tail probability keeps full relative precision far into the tail.
+    """
+    q = p - 0.5
+    if q >= -0.425:
+        r = 0.180625 - q * q
+        num = (((((((2.5090809287301226727e+03 * r + 3.3430575583588128105e+04) * r
+                    + 6.7265770927008700853e+04) * r + 4.5921953931549871457e+04) * r
+                  + 1.3731693765509461125e+04) * r + 1.9715909503065514427e+03) * r
+                + 1.3314166789178437745e+02) * r + 3.3871328727963666080e+00)
+        den = (((((((5.2264952788528545610e+03 * r + 2.8729085735721942674e+04) * r
+                    + 3.9307895800092710610e+04) * r + 2.1213794301586595867e+04) * r
+                  + 5.3941960214247511077e+03) * r + 6.8718700749205790830e+02) * r
+                + 4.2313330701600911252e+01) * r + 1.0)
+        return q * num / den
+    r = math.sqrt(-math.log(p))
+    if r <= 5.0:
+        r = r - 1.6
+        num = (((((((7.74545014278341407640e-04 * r + 2.27238449892691845833e-02) * r
+                    + 2.41780725177450611770e-01) * r + 1.27045825245236838258e+00) * r
+                  + 3.64784832476320460504e+00) * r + 5.76949722146069140550e+00) * r
+                + 4.63033784615654529590e+00) * r + 1.42343711074968357734e+00)
+        den = (((((((1.05075007164441684324e-09 * r + 5.47593808499534494600e-04) * r
+                    + 1.51986665636164571966e-02) * r + 1.48103976427480074590e-01) * r
+                  + 6.89767334985100004550e-01) * r + 1.67638483018380384940e+00) * r
+                + 2.05319162663775882187e+00) * r + 1.0)
+    else:
+        r = r - 5.0
+        num = (((((((2.01033439929228813265e-07 * r + 2.71155556874348757815e-05) * r
+                    + 1.24266094738807843860e-03) * r + 2.65321895265761230930e-02) * r
+                  + 2.96560571828504891230e-01) * r + 1.78482653991729133580e+00) * r
+                + 5.46378491116411436990e+00) * r + 6.65790464350110377720e+00)
+        den = (((((((2.04426310338993978564e-15 * r + 1.42151175831644588870e-07) * r
+                    + 1.84631831751005468180e-05) * r + 7.86869131145613259100e-04) * r
+                  + 1.48753612908506148525e-02) * r + 1.36929880922735805310e-01) * r
+                + 5.99832206555887937690e-01) * r + 1.0)
+    return -(num / den)
+
+
+@scalar
+def truncated_normal(u, v, mean, std, lo, hi, p_lo, q_hi, mass):
+    """A normal(mean, std) truncated to [lo, hi] by inverse CDF, in float64.
+
+    ``u`` and ``v = 1 - u`` are given separately, each exact, so that both tails keep their
+    precision: ``p = Phi(alpha) + u * mass`` and ``q = Phi(-beta) + v * mass`` are the lower and
+    upper tail probabilities of the same point (``mass = Phi(beta) - Phi(alpha)``), and the
+    quantile is taken from the smaller one. The result is clamped to [lo, hi] against rounding.
+    """
+    p = p_lo + u * mass
+    q = q_hi + v * mass
+    if p <= q:
+        z = normal_quantile_lower(p)
+    else:
+        z = -normal_quantile_lower(q)
+    x = mean + std * z
+    return min(max(x, lo), hi)
+
+
+@scalar
+def open_uniform_pair_u32(w):
+    """``(u, 1 - u)`` in float64 with ``u = (w + 1/2) * 2**-32``, both exact."""
+    w = u32(w)
+    return ((f64(w) + 0.5) * 2.3283064365386963e-10,
+            (f64(u32(0xFFFFFFFF) - w) + 0.5) * 2.3283064365386963e-10)
+
+
+@scalar
+def open_uniform_pair_u64(x):
+    """``(u, 1 - u)`` in float64 with ``u = ((x >> 11) + 1/2) * 2**-53``, both exact."""
+    k = u64(x) >> u64(11)
+    return ((f64(k) + 0.5) * 1.1102230246251565e-16,
+            (f64(u64(0x1FFFFFFFFFFFFF) - k) + 0.5) * 1.1102230246251565e-16)
+
+
+# --- rounding float32 into 16-bit formats -------------------------------------------------------
+
+@scalar
+def f32_to_bf16_bits(x):
+    """bfloat16 bits of a float32, round to nearest even (NaN stays a quiet NaN)."""
+    b = f32_as_u32(x)
+    if (b & u32(0x7FFFFFFF)) > u32(0x7F800000):
+        return np.uint16((b >> u32(16)) | u32(0x40))
+    b = u32(u64(b) + u64(0x7FFF) + u64((b >> u32(16)) & u32(1)))
+    return np.uint16(b >> u32(16))
+
+
+F16_DENORM_MAGIC = f32(0.5)  # bits (126 << 23): adding it rounds a tiny value into the last bits
+
+
+@scalar
+def f32_to_f16_bits(x):
+    """float16 bits of a float32, round to nearest even, overflow to inf, subnormals kept."""
+    b = f32_as_u32(x)
+    sign = (b >> u32(16)) & u32(0x8000)
+    a = b & u32(0x7FFFFFFF)
+    if a >= u32(0x47800000):  # >= 65536 (or inf/nan): inf, or a quiet nan
+        h = u32(0x7E00) if a > u32(0x7F800000) else u32(0x7C00)
+    elif a < u32(0x38800000):  # below the smallest normal half: let float addition round
+        h = f32_as_u32(u32_as_f32(a) + F16_DENORM_MAGIC) - f32_as_u32(F16_DENORM_MAGIC)
+    else:
+        odd = (a >> u32(13)) & u32(1)
+        h = u32(u64(a) - u64(0x38000000) + u64(0xFFF) + u64(odd)) >> u32(13)
+    return np.uint16(h | sign)
