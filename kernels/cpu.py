@@ -67,9 +67,7 @@ def _items(rshape):
 def _gen_f32(kind, params, k0, k1, s0, s1, block0, nblocks, tile):
     """Fill ``tile[:4 * nblocks]`` with the float32 values of blocks ``block0 ...``."""
     if kind == CONSTANT:
-        v = np.float32(params[0])
-        for j in range(4 * nblocks):
-            tile[j] = v
+        tile[:] = np.float32(params[0])
     elif kind == UNIFORM:
         low = np.float32(params[0])
         span = np.float32(params[1])
@@ -109,17 +107,15 @@ def _gen_f32(kind, params, k0, k1, s0, s1, block0, nblocks, tile):
 def _gen_f64(kind, params, k0, k1, s0, s1, block0, nblocks, tile):
     """Fill ``tile[:2 * nblocks]`` with the float64 values of blocks ``block0 ...``."""
     if kind == CONSTANT:
-        v = params[0]
-        for j in range(2 * nblocks):
-            tile[j] = v
+        tile[:] = params[0]
     elif kind == UNIFORM:
         low, span, top = params[0], params[1], params[2]
-        for j in range(nblocks):
-            x0, x1, x2, x3 = philox_block(u64(block0 + j), s0, s1, k0, k1)
+        for j in range(u64(nblocks)):
+            x0, x1, x2, x3 = philox_block(u64(block0) + j, s0, s1, k0, k1)
             v0 = uniform_f64(join64(x0, x1)) * span + low
             v1 = uniform_f64(join64(x2, x3)) * span + low
-            tile[2 * j] = low if v0 >= top else v0
-            tile[2 * j + 1] = low if v1 >= top else v1
+            tile[TWO * j] = low if v0 >= top else v0
+            tile[TWO * j + ONE] = low if v1 >= top else v1
     elif kind == NORMAL:
         mean, std = params[0], params[1]
         for j in range(nblocks):
@@ -139,20 +135,30 @@ def _gen_f64(kind, params, k0, k1, s0, s1, block0, nblocks, tile):
 
 
 @helper
+def _store(out, o, step, tile, first, n):
+    """``out[o + j * step] = tile[first + j]``; the slice form vectorizes when contiguous.
+
+    Offsets are relative to the lowest address of the target, so every index is >= 0 and can
+    be unsigned (a signed index costs a wraparound check that blocks vectorization).
+    """
+    if step == 1:
+        out[o:o + n] = tile[first:first + n]
+    else:
+        for j in range(n):
+            out[u64(o + j * step)] = tile[u64(first + j)]
+
+
+@helper
 def _store_f32(out, o, step, tile, first, n, outcode):
     """Store ``tile[first:first + n]`` at ``out[o + j * step]``, rounding to the target format."""
     if outcode == OUT_F32:
-        if step == 1:
-            out[o:o + n] = tile[first:first + n]
-        else:
-            for j in range(n):
-                out[o + j * step] = tile[first + j]
+        _store(out, o, step, tile, first, n)
     elif outcode == OUT_BF16:
         for j in range(n):
-            out[o + j * step] = f32_to_bf16_bits(tile[first + j])
+            out[u64(o + j * step)] = f32_to_bf16_bits(tile[u64(first + j)])
     else:
         for j in range(n):
-            out[o + j * step] = f32_to_f16_bits(tile[first + j])
+            out[u64(o + j * step)] = f32_to_f16_bits(tile[u64(first + j)])
 
 
 @driver
@@ -188,9 +194,7 @@ def fill_f64(out, base, ostride, rshape, rstart, gstride, key, stream, kind, par
         nblocks = (first + n + 1) // 2
         tile = np.empty(2 * nblocks, np.float64)
         _gen_f64(kind, params, k0, k1, s0, s1, g // 2, nblocks, tile)
-        step = ostride[last]
-        for j in range(n):
-            out[o + j * step] = tile[first + j]
+        _store(out, o, ostride[last], tile, first, n)
 
 
 @driver
@@ -205,16 +209,14 @@ def fill_bits(out, base, ostride, rshape, rstart, gstride, key, stream):
         first = g % 4
         nblocks = (first + n + 3) // 4
         tile = np.empty(4 * nblocks, np.uint32)
-        block0 = g // 4
-        for j in range(nblocks):
-            x0, x1, x2, x3 = philox_block(u64(block0 + j), s0, s1, k0, k1)
+        block0 = u64(g // 4)
+        for j in range(u64(nblocks)):
+            x0, x1, x2, x3 = philox_block(block0 + j, s0, s1, k0, k1)
             tile[FOUR * j] = x0
             tile[FOUR * j + ONE] = x1
             tile[FOUR * j + TWO] = x2
             tile[FOUR * j + THREE] = x3
-        step = ostride[last]
-        for j in range(n):
-            out[o + j * step] = tile[first + j]
+        _store(out, o, ostride[last], tile, first, n)
 
 
 @driver

@@ -306,12 +306,15 @@ def open_uniform_pair_u64(x):
 
 @scalar
 def f32_to_bf16_bits(x):
-    """bfloat16 bits of a float32, round to nearest even (NaN stays a quiet NaN)."""
+    """bfloat16 bits of a float32, round to nearest even (NaN stays a quiet NaN).
+
+    Both outcomes are computed and one selected: no branch, so the store loop vectorizes.
+    """
     b = f32_as_u32(x)
-    if (b & u32(0x7FFFFFFF)) > u32(0x7F800000):
-        return np.uint16((b >> u32(16)) | u32(0x40))
-    b = u32(u64(b) + u64(0x7FFF) + u64((b >> u32(16)) & u32(1)))
-    return np.uint16(b >> u32(16))
+    rounded = u32(u64(b) + u64(0x7FFF) + u64((b >> u32(16)) & u32(1))) >> u32(16)
+    quiet_nan = (b >> u32(16)) | u32(0x40)
+    is_nan = (b & u32(0x7FFFFFFF)) > u32(0x7F800000)
+    return np.uint16(quiet_nan if is_nan else rounded)
 
 
 F16_DENORM_MAGIC = f32(0.5)  # bits (126 << 23): adding it rounds a tiny value into the last bits
@@ -319,15 +322,20 @@ F16_DENORM_MAGIC = f32(0.5)  # bits (126 << 23): adding it rounds a tiny value i
 
 @scalar
 def f32_to_f16_bits(x):
-    """float16 bits of a float32, round to nearest even, overflow to inf, subnormals kept."""
+    """float16 bits of a float32, round to nearest even, overflow to inf, subnormals kept.
+
+    The three cases (inf/nan, subnormal, normal) are all computed and one selected.
+    """
     b = f32_as_u32(x)
     sign = (b >> u32(16)) & u32(0x8000)
     a = b & u32(0x7FFFFFFF)
-    if a >= u32(0x47800000):  # >= 65536 (or inf/nan): inf, or a quiet nan
-        h = u32(0x7E00) if a > u32(0x7F800000) else u32(0x7C00)
-    elif a < u32(0x38800000):  # below the smallest normal half: let float addition round
-        h = f32_as_u32(u32_as_f32(a) + F16_DENORM_MAGIC) - f32_as_u32(F16_DENORM_MAGIC)
-    else:
-        odd = (a >> u32(13)) & u32(1)
-        h = u32(u64(a) - u64(0x38000000) + u64(0xFFF) + u64(odd)) >> u32(13)
+    special = u32(0x7E00) if a > u32(0x7F800000) else u32(0x7C00)  # >= 65536: inf or nan
+    # below the smallest normal half, float addition does the rounding into the last bits
+    tiny = f32_as_u32(u32_as_f32(a) + F16_DENORM_MAGIC) - f32_as_u32(F16_DENORM_MAGIC)
+    odd = (a >> u32(13)) & u32(1)
+    a_normal = a if a > u32(0x38000000) else u32(0x38000000)  # no unsigned wrap when unused
+    normal = u32(u64(a_normal) - u64(0x38000000) + u64(0xFFF) + u64(odd)) >> u32(13)
+    h = normal
+    h = tiny if a < u32(0x38800000) else h
+    h = special if a >= u32(0x47800000) else h
     return np.uint16(h | sign)

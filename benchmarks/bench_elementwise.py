@@ -1,0 +1,272 @@
+"""Elementwise initializers on the CPU: time per element, with the peers in the same classes.
+
+What is tracked is nanoseconds per element (``track_*`` with ``unit = "ns/element"``): the
+median of several ``time.perf_counter`` repeats divided by the number of elements, so sizes and
+dtypes compare directly and asv's "lower is better" holds.
+
+In-place fills go into a buffer that ``setup`` has already touched: this machine hands freed
+memory back to its host, and the next first touch runs at about 0.5 GB/s instead of 12 GB/s
+(DESIGN.md, "Performance rules"). The allocating forms carry that page-fault cost and are
+reported by classes of their own.
+
+Peers, in the same class as the fastinit call they compare with:
+
+- NumPy's ``Generator``: ``random(dtype=, out=)`` and ``standard_normal(dtype=, out=)``
+  (float32 and float64 only; single-threaded);
+- ``torch.nn.init.normal_`` / ``uniform_`` on a tensor sharing the buffer, with torch using as
+  many threads as Numba (skipped when torch is not installed);
+- the memory floor: a parallel loop that writes a constant into the same buffer (Numba
+  ``prange``, as many threads as fastinit gets).
+"""
+import statistics
+import time
+
+import ml_dtypes
+import numba
+import numpy as np
+from numba import njit, prange
+
+import fastinit as fi
+
+try:
+    import torch
+except ImportError:  # torch is an optional peer
+    torch = None
+
+DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64),
+          "float16": np.dtype(np.float16), "bfloat16": np.dtype(ml_dtypes.bfloat16)}
+_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+HEADLINE = (16384, 16384)  # 2**28 elements: 1 GiB of float32
+GRID = (4096, 4096)        # 2**24 elements, for the family x dtype grid
+GRID_4D = (1024, 1024, 4, 4)  # the same element count for dirac (a conv weight)
+
+
+@njit(parallel=True, cache=True)
+def _write_ones(flat):
+    for i in prange(flat.size):
+        flat[i] = 1
+
+
+def write_floor(buf):
+    """A plain parallel write of every element of ``buf``: the memory-bandwidth floor."""
+    _write_ones(buf.reshape(-1).view(_UINT[buf.itemsize]))
+    return buf
+
+
+def ns_per_element(fn, n, repeat):
+    """Median over ``repeat`` calls of ``fn()``, in nanoseconds per element of ``n``."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e9 / n
+
+
+def touched(shape, dtype):
+    """An array whose pages are all faulted in (written once, in parallel)."""
+    return write_floor(np.empty(shape, dtype))
+
+
+def as_torch(buf):
+    """A torch CPU tensor sharing ``buf``'s memory (bfloat16 through an int16 view)."""
+    if buf.dtype == DTYPES["bfloat16"]:
+        return torch.from_numpy(buf.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(buf)
+
+
+def require_torch():
+    if torch is None:
+        raise NotImplementedError("torch is not installed")
+    torch.set_num_threads(numba.get_num_threads())
+
+
+# --- in place: what each family does to an existing buffer -------------------------------
+
+FAMILIES_ = {
+    "uniform": lambda b: fi.uniform_(b, -0.1, 0.1, seed=0),
+    "normal": lambda b: fi.normal_(b, std=0.02, seed=0),
+    "trunc_normal": lambda b: fi.trunc_normal_(b, std=0.02, a=-0.04, b=0.04, seed=0),
+    "truncated_normal": lambda b: fi.truncated_normal_(b, stddev=0.02, seed=0),
+    "xavier_uniform": lambda b: fi.xavier_uniform_(b, seed=0),
+    "kaiming_normal": lambda b: fi.kaiming_normal_(b, seed=0),
+    "lecun_normal": lambda b: fi.lecun_normal_(b, seed=0),
+    "variance_scaling": lambda b: fi.variance_scaling_(b, 2.0, "fan_in", "truncated_normal",
+                                                       convention="jax", seed=0),
+    "constant": lambda b: fi.constant_(b, 0.1),
+    "zeros": lambda b: fi.zeros_(b),
+    "eye": lambda b: fi.eye_(b),
+    "dirac": lambda b: fi.dirac_(b),
+    "sparse": lambda b: fi.sparse_(b, 0.9, seed=0),
+}
+
+FAMILIES = {
+    "uniform": lambda s, d: fi.uniform(s, -0.1, 0.1, dtype=d, seed=0),
+    "normal": lambda s, d: fi.normal(s, std=0.02, dtype=d, seed=0),
+    "trunc_normal": lambda s, d: fi.trunc_normal(s, std=0.02, a=-0.04, b=0.04, dtype=d, seed=0),
+    "truncated_normal": lambda s, d: fi.truncated_normal(s, stddev=0.02, dtype=d, seed=0),
+    "xavier_uniform": lambda s, d: fi.xavier_uniform(s, dtype=d, seed=0),
+    "kaiming_normal": lambda s, d: fi.kaiming_normal(s, dtype=d, seed=0),
+    "lecun_normal": lambda s, d: fi.lecun_normal(s, dtype=d, seed=0),
+    "variance_scaling": lambda s, d: fi.variance_scaling(s, 2.0, "fan_in", "truncated_normal",
+                                                         convention="jax", dtype=d, seed=0),
+    "constant": lambda s, d: fi.constant(s, 0.1, dtype=d),
+    "zeros": lambda s, d: fi.zeros(s, dtype=d),
+    "eye": lambda s, d: fi.eye(s, dtype=d),
+    "dirac": lambda s, d: fi.dirac(s, dtype=d),
+    "sparse": lambda s, d: fi.sparse(s, 0.9, dtype=d, seed=0),
+}
+
+
+def _peer_in_place(name, buf):
+    """The callable filling ``buf`` for peer ``name``; NotImplementedError where it cannot."""
+    if name == "write floor":
+        return lambda: write_floor(buf)
+    if name.startswith("numpy."):
+        if buf.dtype not in (np.float32, np.float64):
+            raise NotImplementedError("numpy's Generator fills float32 and float64 only")
+        rng = np.random.default_rng(0)
+        if name == "numpy.random":
+            return lambda: rng.random(dtype=buf.dtype, out=buf)
+        return lambda: rng.standard_normal(dtype=buf.dtype, out=buf)
+    if name.startswith("torch."):
+        require_torch()
+        t = as_torch(buf)
+        gen = torch.Generator().manual_seed(0)
+        if name == "torch.uniform_":
+            return lambda: torch.nn.init.uniform_(t, -0.1, 0.1, generator=gen)
+        return lambda: torch.nn.init.normal_(t, std=0.02, generator=gen)
+    raise ValueError(name)
+
+
+IN_PLACE_PEERS = ["numpy.random", "numpy.standard_normal", "torch.uniform_", "torch.normal_",
+                  "write floor"]
+
+
+class Headline:
+    """16384 x 16384 float32 (1 GiB) in place: the issue's targets, peers side by side."""
+
+    params = [["fastinit.normal_", "fastinit.uniform_", "fastinit.trunc_normal_",
+               *IN_PLACE_PEERS]]
+    param_names = ["fill"]
+    unit = "ns/element"
+    repeats = 5  # perf_counter samples taken inside track_fill (1 GiB each)
+    rounds = 1
+    timeout = 600
+
+    def setup(self, fill):
+        self.buf = touched(HEADLINE, np.float32)
+        if fill.startswith("fastinit."):
+            name = fill[len("fastinit."):-1]
+            self.fn = lambda: FAMILIES_[name](self.buf)
+        else:
+            self.fn = _peer_in_place(fill, self.buf)
+        self.fn()  # warm-up: JIT (from the cache), thread pool, torch's first call
+
+    def track_fill(self, fill):
+        return ns_per_element(self.fn, self.buf.size, self.repeats)
+
+
+class HeadlineAllocating:
+    """16384 x 16384 float32, allocating: includes faulting in 1 GiB of fresh pages, which
+    on this machine is the dominant (and noisy) part."""
+
+    params = [["fastinit.normal", "fastinit.uniform", "numpy.standard_normal", "numpy.random",
+               "numpy.empty + write floor"]]
+    param_names = ["fill"]
+    unit = "ns/element"
+    repeats = 3
+    rounds = 1
+    timeout = 600
+
+    def setup(self, fill):
+        s, n = HEADLINE, np.float32
+        rng = np.random.default_rng(0)
+        self.fn = {
+            "fastinit.normal": lambda: fi.normal(s, std=0.02, seed=0),
+            "fastinit.uniform": lambda: fi.uniform(s, -0.1, 0.1, seed=0),
+            "numpy.standard_normal": lambda: rng.standard_normal(s, dtype=n),
+            "numpy.random": lambda: rng.random(s, dtype=n),
+            "numpy.empty + write floor": lambda: write_floor(np.empty(s, n)),
+        }[fill]
+        touched((64, 64), np.float32)
+        fi.normal((64, 64), seed=0)  # warm the JIT on a small size, not on 1 GiB
+        fi.uniform((64, 64), seed=0)
+
+    def track_fill(self, fill):
+        return ns_per_element(self.fn, HEADLINE[0] * HEADLINE[1], self.repeats)
+
+
+class PeakMemNormal:
+    """Peak memory of the allocating normal at 16384 x 16384 float32 (output: 1 GiB).
+
+    asv reports the process's peak RSS, so the baseline (interpreter, NumPy, Numba) is
+    included: compare with the NumPy peer, which allocates only its output."""
+
+    timeout = 600
+
+    def setup(self):
+        fi.normal((64, 64), seed=0)  # JIT warm-up; the 1 GiB is allocated only in the call
+
+    def peakmem_fastinit_normal(self):
+        fi.normal(HEADLINE, std=0.02, seed=0)
+
+    def peakmem_fastinit_normal_bfloat16(self):
+        fi.normal(HEADLINE, std=0.02, dtype="bfloat16", seed=0)
+
+    def peakmem_numpy_standard_normal(self):
+        np.random.default_rng(0).standard_normal(HEADLINE, dtype=np.float32)
+
+
+class FamiliesInPlace:
+    """Every initializer family x every dtype at 2**24 elements, in place, with the peers."""
+
+    params = [[*FAMILIES_, *IN_PLACE_PEERS], list(DTYPES)]
+    param_names = ["init", "dtype"]
+    unit = "ns/element"
+    repeats = 7
+    rounds = 1
+    timeout = 300
+
+    def setup(self, init, dtype):
+        self.buf = touched(GRID_4D if init == "dirac" else GRID, DTYPES[dtype])
+        if init in FAMILIES_:
+            fill = FAMILIES_[init]
+            self.fn = lambda: fill(self.buf)
+        else:
+            self.fn = _peer_in_place(init, self.buf)
+        self.fn()
+
+    def track_in_place(self, init, dtype):
+        return ns_per_element(self.fn, self.buf.size, self.repeats)
+
+
+class FamiliesAllocating:
+    """Every initializer family x every dtype at 2**24 elements, allocating (fresh pages:
+    page faults included)."""
+
+    params = [[*FAMILIES, "numpy.random", "numpy.standard_normal"], list(DTYPES)]
+    param_names = ["init", "dtype"]
+    unit = "ns/element"
+    repeats = 5
+    rounds = 1
+    timeout = 300
+
+    def setup(self, init, dtype):
+        d = DTYPES[dtype]
+        shape = GRID_4D if init == "dirac" else GRID
+        self.size = int(np.prod(shape))
+        if init in FAMILIES:
+            fill = FAMILIES[init]
+            self.fn = lambda: fill(shape, d)
+            fill((8, 8, 4, 4) if init == "dirac" else (64, 64), d)  # JIT warm-up
+        else:
+            if d not in (np.float32, np.float64):
+                raise NotImplementedError("numpy's Generator makes float32 and float64 only")
+            rng = np.random.default_rng(0)
+            draw = rng.random if init == "numpy.random" else rng.standard_normal
+            self.fn = lambda: draw(shape, dtype=d)
+
+    def track_allocating(self, init, dtype):
+        return ns_per_element(self.fn, self.size, self.repeats)
