@@ -33,6 +33,9 @@ def check_shape(shape, name="shape"):
         if d < 0:
             raise ValueError(f"{name} must not contain negative dimensions, got {shape!r}")
         out.append(int(d))
+    if math.prod(out) >= 2**63:
+        raise ValueError(f"{name} {tuple(out)} has 2**63 or more elements, beyond the "
+                         f"flat indices the kernels address")
     return tuple(out)
 
 
@@ -49,13 +52,16 @@ def check_dtype(dtype):
     return dt
 
 
-def check_number(value, name, *, finite=True, minimum=None):
-    """A Python float from a real number, finite unless told otherwise."""
+def check_number(value, name, *, finite=True, allow_nan=False, minimum=None):
+    """A Python float from a real number: finite unless told otherwise, never NaN unless
+    ``allow_nan``."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     v = float(value)
+    if math.isnan(v) and allow_nan:
+        return v
     if math.isnan(v) or (finite and math.isinf(v)):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise ValueError(f"{name} must be {'finite' if finite else 'a number'}, got {value!r}")
     if minimum is not None and v < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return v

@@ -125,7 +125,8 @@ def _first_f32_reaching(high, dtype):
     def reaches(key):  # keys order float32 values monotonically
         bits = np.uint32(key if key >= 0 else (-key) | 0x80000000)
         x = np.array(bits, np.uint32).view(np.float32)
-        return float(x.astype(dtype)) >= high
+        with np.errstate(over="ignore"):  # float32 beyond float16's range rounds to inf
+            return float(x.astype(dtype)) >= high
     lo, hi = -0x7F800000, 0x7F800000  # -inf, inf
     while hi - lo > 1:
         mid = (lo + hi) // 2

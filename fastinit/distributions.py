@@ -151,7 +151,8 @@ def trunc_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, dtype="float32", se
 
     The quantile (Wichura's AS 241) is taken from whichever tail probability is smaller, both
     kept exact, so intervals far in a tail (``a = 6 * std``) and tiny ``std`` are sampled
-    correctly. Computed in float64 for every dtype and rounded once; clamped to ``[a, b]``.
+    correctly. The quantile is computed in float64 and clamped to ``[a, b]``; the generated
+    value is that rounded to float32 (float64 output: kept), then rounded once into ``dtype``.
 
     Parameters
     ----------

@@ -10,7 +10,7 @@ from .kernels import cpu
 
 
 def _constant(req, value):
-    value = check_number(value, "value", finite=False)
+    value = check_number(value, "value", finite=False, allow_nan=True)
     return req.run(_dispatch.constant_plan(value, req.dtype))
 
 
@@ -137,6 +137,8 @@ def dirac_(out, groups=1, *, shape=None, region=None):
 def _sparse(req, sparsity, std):
     if len(req.shape) != 2:
         raise ValueError(f"sparse needs a shape with 2 dimensions, got {req.shape}")
+    if 2 * math.prod(req.shape) >= 2**63:  # the mask words sit past the tensor's own
+        raise ValueError(f"sparse supports fewer than 2**62 elements, got shape {req.shape}")
     sparsity = check_number(sparsity, "sparsity")
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")

@@ -23,7 +23,9 @@ order or a thread count never changes a value.
   the second the angle: its top two bits the quadrant, the next bit the half of the
   quadrant, the next 24 (float64: 53) bits ``phi = (f + 1/2) 2**-24 pi/4`` in the octant.
 - truncated normal (inverse CDF): element ``i`` uses its own draw, ``u = (w + 1/2) 2**-32``
-  (float64: ``((x >> 11) + 1/2) 2**-53``), computed in float64 for every output dtype.
+  (float64: ``((x >> 11) + 1/2) 2**-53``); the quantile is computed in float64 for every
+  output dtype, rounded to float32 for float32, float16 and bfloat16 outputs, then into the
+  output dtype.
 - sparse: the zeros of column ``c`` are the rows with the smallest words at the global flat
   indices ``rows * cols + r * cols + c``.
 

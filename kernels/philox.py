@@ -296,7 +296,8 @@ def open_uniform_pair_u32(w):
 
 @scalar
 def open_uniform_pair_u64(x):
-    """``(u, 1 - u)`` in float64 with ``u = ((x >> 11) + 1/2) * 2**-53``, both exact."""
+    """``(u, 1 - u)`` in float64 with ``u = ((x >> 11) + 1/2) * 2**-53``, each within half
+    an ulp (exact below 2**52; the tail that matters takes the smaller, exact one)."""
     k = u64(x) >> u64(11)
     return ((f64(k) + 0.5) * 1.1102230246251565e-16,
             (f64(u64(0x1FFFFFFFFFFFFF) - k) + 0.5) * 1.1102230246251565e-16)

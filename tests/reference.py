@@ -174,7 +174,8 @@ def uniform_threshold(high, dtype):
     start = int(_ordered(F32(float(d)))[()])
     while True:  # scan the float32s upward, 2**20 at a time
         cand = _from_ordered(np.arange(start, start + 2**20))
-        ok = cand.astype(dtype).astype(np.float64) >= high
+        with np.errstate(over="ignore"):  # float32s above the dtype's range round to inf
+            ok = cand.astype(dtype).astype(np.float64) >= high
         if ok.any():
             return cand[np.argmax(ok)]
         start += 2**20
