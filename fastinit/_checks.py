@@ -47,7 +47,7 @@ def check_dtype(dtype):
         dt = np.dtype(dtype)
     except TypeError:
         dt = None
-    if dt not in FLOAT_DTYPES:
+    if dt is None or dt not in FLOAT_DTYPES:  # (a dtype compares equal to None as float64)
         raise TypeError(f"dtype must be one of float64, float32, float16, bfloat16, got {dtype!r}")
     return dt
 
@@ -156,6 +156,8 @@ def as_target(out, dtypes=FLOAT_DTYPES):
     Accepts NumPy arrays, objects with ``__array_interface__`` and CPU objects with DLPack
     (a torch CPU tensor, bfloat16 included).
     """
+    if isinstance(out, np.generic):
+        raise TypeError(f"out must be an array, got the NumPy scalar {out!r}")
     if isinstance(out, np.ndarray):
         arr = out
     elif hasattr(out, "__array_interface__"):
@@ -170,7 +172,7 @@ def as_target(out, dtypes=FLOAT_DTYPES):
         raise TypeError(f"out must have dtype {names}, got {arr.dtype}")
     if not arr.flags.writeable:
         raise ValueError("out is read-only")
-    for n, s in zip(arr.shape, arr.strides):
+    for n, s in zip(arr.shape, arr.strides if arr.size else ()):
         if n > 1 and s == 0:
             raise ValueError(f"out has a zero stride (a broadcast view): strides {arr.strides}")
         if s % arr.itemsize:

@@ -61,7 +61,7 @@ def _geometry(arr, gshape, bounds):
     offset = 0
     dims = []
     for d in range(len(rshape)):
-        if rshape[d] == 1:
+        if rshape[d] == 1 and d < len(rshape) - 1:  # the last stays: it is contiguous globally
             offset += rstart[d] * gstride[d]
         else:
             dims.append([ostride[d], rshape[d], rstart[d], gstride[d], gshape[d]])

@@ -104,6 +104,8 @@ def compute_fans(shape, convention="torch", in_axis=None, out_axis=None, batch_a
     in_size = math.prod(shape[i] for i in ins)
     out_size = math.prod(shape[i] for i in outs)
     batch_size = math.prod(shape[i] for i in batches)
+    if in_size * out_size * batch_size == 0:  # a zero-element shape: no fans, no division
+        return 0.0, 0.0
     receptive = math.prod(shape) / in_size / out_size / batch_size
     return in_size * receptive, out_size * receptive
 
