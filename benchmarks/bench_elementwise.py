@@ -28,10 +28,7 @@ from numba import njit, prange
 
 import fastinit as fi
 
-try:
-    import torch
-except ImportError:  # torch is an optional peer
-    torch = None
+torch = None  # an optional peer, imported by the benchmarks that use it (it is slow to import)
 
 DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64),
           "float16": np.dtype(np.float16), "bfloat16": np.dtype(ml_dtypes.bfloat16)}
@@ -77,8 +74,12 @@ def as_torch(buf):
 
 
 def require_torch():
-    if torch is None:
-        raise NotImplementedError("torch is not installed")
+    """Import torch for a peer benchmark (skipping it when torch is not installed)."""
+    global torch
+    try:
+        import torch
+    except ImportError:
+        raise NotImplementedError("torch is not installed") from None
     torch.set_num_threads(numba.get_num_threads())
 
 
