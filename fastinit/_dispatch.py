@@ -160,7 +160,7 @@ def trunc_normal_plan(mean, std, a, b):
         mass = _phi(-alpha) - q_hi
     else:
         mass = 1.0 - p_lo - q_hi
-    if not mass > 0.0:
-        raise ValueError(f"the interval [a, b] = [{a}, {b}] has probability below 1e-300 under "
+    if not mass >= 1e-290:  # keeps every tail probability a normal float64
+        raise ValueError(f"the interval [a, b] = [{a}, {b}] has probability below 1e-290 under "
                          f"normal(mean={mean}, std={std}): move it closer to the mean")
     return cpu.TRUNC_NORMAL, [mean, std, a, b, p_lo, q_hi, mass]

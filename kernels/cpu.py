@@ -64,6 +64,12 @@ def _items(rshape):
 
 
 @helper
+def _trunc_f32(w, mean, std, a, b, p_lo, q_hi, mass):
+    u, v = open_uniform_pair_u32(w)
+    return np.float32(truncated_normal(u, v, mean, std, a, b, p_lo, q_hi, mass))
+
+
+@helper
 def _gen_f32(kind, params, k0, k1, s0, s1, block0, nblocks, tile):
     """Fill ``tile[:4 * nblocks]`` with the float32 values of blocks ``block0 ...``."""
     if kind == CONSTANT:
@@ -96,11 +102,12 @@ def _gen_f32(kind, params, k0, k1, s0, s1, block0, nblocks, tile):
     else:  # TRUNC_NORMAL, in float64 then rounded once
         mean, std, a, b = params[0], params[1], params[2], params[3]
         p_lo, q_hi, mass = params[4], params[5], params[6]
-        for j in range(nblocks):
-            x = philox_block(u64(block0 + j), s0, s1, k0, k1)
-            for t in range(4):
-                u, v = open_uniform_pair_u32(x[t])
-                tile[4 * j + t] = np.float32(truncated_normal(u, v, mean, std, a, b, p_lo, q_hi, mass))
+        for j in range(u64(nblocks)):
+            x0, x1, x2, x3 = philox_block(u64(block0) + j, s0, s1, k0, k1)
+            tile[FOUR * j] = _trunc_f32(x0, mean, std, a, b, p_lo, q_hi, mass)
+            tile[FOUR * j + ONE] = _trunc_f32(x1, mean, std, a, b, p_lo, q_hi, mass)
+            tile[FOUR * j + TWO] = _trunc_f32(x2, mean, std, a, b, p_lo, q_hi, mass)
+            tile[FOUR * j + THREE] = _trunc_f32(x3, mean, std, a, b, p_lo, q_hi, mass)
 
 
 @helper
@@ -118,20 +125,20 @@ def _gen_f64(kind, params, k0, k1, s0, s1, block0, nblocks, tile):
             tile[TWO * j + ONE] = low if v1 >= top else v1
     elif kind == NORMAL:
         mean, std = params[0], params[1]
-        for j in range(nblocks):
-            x0, x1, x2, x3 = philox_block(u64(block0 + j), s0, s1, k0, k1)
+        for j in range(u64(nblocks)):
+            x0, x1, x2, x3 = philox_block(u64(block0) + j, s0, s1, k0, k1)
             z0, z1 = box_muller_f64(join64(x0, x1), join64(x2, x3))
-            tile[2 * j] = z0 * std + mean
-            tile[2 * j + 1] = z1 * std + mean
+            tile[TWO * j] = z0 * std + mean
+            tile[TWO * j + ONE] = z1 * std + mean
     else:
         mean, std, a, b = params[0], params[1], params[2], params[3]
         p_lo, q_hi, mass = params[4], params[5], params[6]
-        for j in range(nblocks):
-            x0, x1, x2, x3 = philox_block(u64(block0 + j), s0, s1, k0, k1)
+        for j in range(u64(nblocks)):
+            x0, x1, x2, x3 = philox_block(u64(block0) + j, s0, s1, k0, k1)
             u, v = open_uniform_pair_u64(join64(x0, x1))
-            tile[2 * j] = truncated_normal(u, v, mean, std, a, b, p_lo, q_hi, mass)
+            tile[TWO * j] = truncated_normal(u, v, mean, std, a, b, p_lo, q_hi, mass)
             u, v = open_uniform_pair_u64(join64(x2, x3))
-            tile[2 * j + 1] = truncated_normal(u, v, mean, std, a, b, p_lo, q_hi, mass)
+            tile[TWO * j + ONE] = truncated_normal(u, v, mean, std, a, b, p_lo, q_hi, mass)
 
 
 @helper

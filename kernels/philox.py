@@ -12,14 +12,18 @@ J. K. Salmon, M. A. Moraes, R. O. Dror and D. E. Shaw, "Parallel random numbers:
 1, 2, 3", SC'11 (Philox). G. E. P. Box and M. E. Muller, "A note on the generation of random
 normal deviates", Ann. Math. Statist. 29 (1958). M. J. Wichura, "Algorithm AS 241: the
 percentage points of the normal distribution", Applied Statistics 37 (1988). S. L. Moshier,
-Cephes Math Library (the float32 ``log``, ``sin`` and ``cos`` polynomials).
+Cephes Math Library (the float32 ``log``, ``sin`` and ``cos`` polynomials). The float64 ``log``,
+``sin`` and ``cos`` are their plain series, written out.
 """
 import math
 
 import numpy as np
 from numba import njit
 
-scalar = njit(inline="always", cache=True)
+# error_model="numpy": no zero-division checks, whose branches would stop vectorization.
+# Numba's cache tracks only the file of the jitted driver: after editing this file, delete
+# kernels/__pycache__ (or touch cpu.py), or the drivers keep the old compiled code.
+scalar = njit(inline="always", cache=True, error_model="numpy")
 
 u32 = np.uint32
 u64 = np.uint64
@@ -84,6 +88,16 @@ def f32_as_u32(x):
 @scalar
 def u32_as_f32(x):
     return u32(x).view(np.float32)
+
+
+@scalar
+def f64_as_u64(x):
+    return f64(x).view(np.uint64)
+
+
+@scalar
+def u64_as_f64(x):
+    return u64(x).view(np.float64)
 
 
 # --- uniforms ---------------------------------------------------------------------------------
@@ -194,6 +208,76 @@ def box_muller_f32(wr, wa):
     return r * c, r * s
 
 
+# --- float64 log and sincos: series in plain float64 arithmetic, so that they vectorize and
+# give the same bits compiled and on NumPy scalars (libm's would do neither) ---------------------
+
+SQRT_HALF = 0.7071067811865476
+LN2_HI = 6.93147180369123816490e-01  # 0x3FE62E42FEE00000: e * LN2_HI is exact
+LN2_LO = 1.90821492927058770002e-10
+# 2 atanh(s) = 2 s (1 + s**2/3 + s**4/5 + ...): 1/(2k+1) for k = 1..11
+ATANH = (1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19,
+         1.0 / 21, 1.0 / 23)
+ATANH_1, ATANH_2, ATANH_3, ATANH_4, ATANH_5, ATANH_6, ATANH_7, ATANH_8, ATANH_9, ATANH_10, \
+    ATANH_11 = ATANH
+
+
+@scalar
+def log_f64(x):
+    """Natural log of a positive normal float64 (within about 1 ulp).
+
+    ``x = m * 2**e`` with ``m`` in [sqrt(1/2), sqrt(2)) read off the bits, then
+    ``ln m = 2 atanh(s)``, ``s = (m - 1) / (m + 1)``, ``|s| <= 0.172``, by its series to
+    ``s**23`` (the first term left out is below 1e-18 of the result).
+    """
+    b = f64_as_u64(x)
+    e = f64(np.int64(b >> u64(52)) - np.int64(1022))
+    m = u64_as_f64((b & u64(0x000FFFFFFFFFFFFF)) | u64(0x3FE0000000000000))  # in [0.5, 1)
+    low = f64(m < SQRT_HALF)  # 1.0 or 0.0: a select, not a branch
+    m = m + m * low
+    e = e - low
+    s = (m - 1.0) / (m + 1.0)
+    z = s * s
+    p = ATANH_11
+    p = p * z + ATANH_10
+    p = p * z + ATANH_9
+    p = p * z + ATANH_8
+    p = p * z + ATANH_7
+    p = p * z + ATANH_6
+    p = p * z + ATANH_5
+    p = p * z + ATANH_4
+    p = p * z + ATANH_3
+    p = p * z + ATANH_2
+    p = p * z + ATANH_1
+    s2 = s + s
+    return e * LN2_HI + (s2 + (s2 * z * p + e * LN2_LO))
+
+
+@scalar
+def sincos_octant_f64(x):
+    """``(sin(x), cos(x))`` in float64 for ``x`` in [0, pi/4] by their Taylor series (to
+    ``x**17`` and ``x**18``: the first terms left out are below 1e-18)."""
+    z = x * x
+    s = -1.0 / 355687428096000.0
+    s = s * z + 1.0 / 1307674368000.0
+    s = s * z - 1.0 / 6227020800.0
+    s = s * z + 1.0 / 39916800.0
+    s = s * z - 1.0 / 362880.0
+    s = s * z + 1.0 / 5040.0
+    s = s * z - 1.0 / 120.0
+    s = s * z + 1.0 / 6.0
+    sin_x = x - x * z * s
+    c = 1.0 / 6402373705728000.0
+    c = c * z - 1.0 / 20922789888000.0
+    c = c * z + 1.0 / 87178291200.0
+    c = c * z - 1.0 / 479001600.0
+    c = c * z + 1.0 / 3628800.0
+    c = c * z - 1.0 / 40320.0
+    c = c * z + 1.0 / 720.0
+    c = c * z - 1.0 / 24.0
+    cos_x = 1.0 - 0.5 * z - z * z * c
+    return sin_x, cos_x
+
+
 PI_4_2M53 = math.pi / 4 * 2.0**-53
 
 
@@ -205,22 +289,20 @@ def box_muller_f64(xr, xa):
     three bits pick the octant, the next 53 bits the angle inside it.
     """
     u = (f64(u64(xr) >> u64(11)) + 0.5) * 1.1102230246251565e-16
-    r = math.sqrt(-2.0 * math.log(u))
+    r = math.sqrt(-2.0 * log_f64(u))
     xa = u64(xa)
     quadrant = xa >> u64(62)
     swap = (xa >> u64(61)) & u64(1)
     phi = (f64((xa >> u64(8)) & u64(0x1FFFFFFFFFFFFF)) + 0.5) * PI_4_2M53
-    s = math.sin(phi)
-    c = math.cos(phi)
-    if swap == u64(1):
-        s, c = c, s
-    if quadrant == u64(1):
-        s, c = c, -s
-    elif quadrant == u64(2):
-        s, c = -s, -c
-    elif quadrant == u64(3):
-        s, c = -c, s
-    return r * c, r * s
+    s, c = sincos_octant_f64(phi)
+    x = c if swap else s
+    y = s if swap else c
+    odd = quadrant & u64(1)
+    cos_t = x if odd else y
+    sin_t = y if odd else x
+    sign_c = 1.0 - 2.0 * f64((quadrant ^ (quadrant >> u64(1))) & u64(1))
+    sign_s = 1.0 - 2.0 * f64(quadrant >> u64(1))
+    return r * (cos_t * sign_c), r * (sin_t * sign_s)
 
 
 # --- normal quantile (AS 241, PPND16) and the truncated normal ---------------------------------
@@ -229,42 +311,42 @@ def box_muller_f64(xr, xa):
 def normal_quantile_lower(p):
     """``Phi^-1(p)`` in float64 for ``0 < p <= 0.5`` (Wichura's AS 241, about 1e-16 relative).
 
-    Taking the smaller tail probability keeps full relative precision far into the tail.
+    ``p`` must be a normal float64 (>= 2.2e-308). All three branches of AS 241 are evaluated
+    and one selected (the two tail branches share one Horner pass over selected
+    coefficients), so a loop over elements vectorizes.
     """
     q = p - 0.5
-    if q >= -0.425:
-        r = 0.180625 - q * q
-        num = (((((((2.5090809287301226727e+03 * r + 3.3430575583588128105e+04) * r
-                    + 6.7265770927008700853e+04) * r + 4.5921953931549871457e+04) * r
-                  + 1.3731693765509461125e+04) * r + 1.9715909503065514427e+03) * r
-                + 1.3314166789178437745e+02) * r + 3.3871328727963666080e+00)
-        den = (((((((5.2264952788528545610e+03 * r + 2.8729085735721942674e+04) * r
-                    + 3.9307895800092710610e+04) * r + 2.1213794301586595867e+04) * r
-                  + 5.3941960214247511077e+03) * r + 6.8718700749205790830e+02) * r
-                + 4.2313330701600911252e+01) * r + 1.0)
-        return q * num / den
-    r = math.sqrt(-math.log(p))
-    if r <= 5.0:
-        r = r - 1.6
-        num = (((((((7.74545014278341407640e-04 * r + 2.27238449892691845833e-02) * r
-                    + 2.41780725177450611770e-01) * r + 1.27045825245236838258e+00) * r
-                  + 3.64784832476320460504e+00) * r + 5.76949722146069140550e+00) * r
-                + 4.63033784615654529590e+00) * r + 1.42343711074968357734e+00)
-        den = (((((((1.05075007164441684324e-09 * r + 5.47593808499534494600e-04) * r
-                    + 1.51986665636164571966e-02) * r + 1.48103976427480074590e-01) * r
-                  + 6.89767334985100004550e-01) * r + 1.67638483018380384940e+00) * r
-                + 2.05319162663775882187e+00) * r + 1.0)
-    else:
-        r = r - 5.0
-        num = (((((((2.01033439929228813265e-07 * r + 2.71155556874348757815e-05) * r
-                    + 1.24266094738807843860e-03) * r + 2.65321895265761230930e-02) * r
-                  + 2.96560571828504891230e-01) * r + 1.78482653991729133580e+00) * r
-                + 5.46378491116411436990e+00) * r + 6.65790464350110377720e+00)
-        den = (((((((2.04426310338993978564e-15 * r + 1.42151175831644588870e-07) * r
-                    + 1.84631831751005468180e-05) * r + 7.86869131145613259100e-04) * r
-                  + 1.48753612908506148525e-02) * r + 1.36929880922735805310e-01) * r
-                + 5.99832206555887937690e-01) * r + 1.0)
-    return -(num / den)
+    r = 0.180625 - q * q
+    num = (((((((2.5090809287301226727e+03 * r + 3.3430575583588128105e+04) * r
+                + 6.7265770927008700853e+04) * r + 4.5921953931549871457e+04) * r
+              + 1.3731693765509461125e+04) * r + 1.9715909503065514427e+03) * r
+            + 1.3314166789178437745e+02) * r + 3.3871328727963666080e+00)
+    den = (((((((5.2264952788528545610e+03 * r + 2.8729085735721942674e+04) * r
+                + 3.9307895800092710610e+04) * r + 2.1213794301586595867e+04) * r
+              + 5.3941960214247511077e+03) * r + 6.8718700749205790830e+02) * r
+            + 4.2313330701600911252e+01) * r + 1.0)
+    central = q * num / den
+    t = math.sqrt(-log_f64(p))
+    near = t <= 5.0
+    t = t - (1.6 if near else 5.0)
+    num = 7.74545014278341407640e-04 if near else 2.01033439929228813265e-07
+    num = num * t + (2.27238449892691845833e-02 if near else 2.71155556874348757815e-05)
+    num = num * t + (2.41780725177450611770e-01 if near else 1.24266094738807843860e-03)
+    num = num * t + (1.27045825245236838258e+00 if near else 2.65321895265761230930e-02)
+    num = num * t + (3.64784832476320460504e+00 if near else 2.96560571828504891230e-01)
+    num = num * t + (5.76949722146069140550e+00 if near else 1.78482653991729133580e+00)
+    num = num * t + (4.63033784615654529590e+00 if near else 5.46378491116411436990e+00)
+    num = num * t + (1.42343711074968357734e+00 if near else 6.65790464350110377720e+00)
+    den = 1.05075007164441684324e-09 if near else 2.04426310338993978564e-15
+    den = den * t + (5.47593808499534494600e-04 if near else 1.42151175831644588870e-07)
+    den = den * t + (1.51986665636164571966e-02 if near else 1.84631831751005468180e-05)
+    den = den * t + (1.48103976427480074590e-01 if near else 7.86869131145613259100e-04)
+    den = den * t + (6.89767334985100004550e-01 if near else 1.48753612908506148525e-02)
+    den = den * t + (1.67638483018380384940e+00 if near else 1.36929880922735805310e-01)
+    den = den * t + (2.05319162663775882187e+00 if near else 5.99832206555887937690e-01)
+    den = den * t + 1.0
+    tail = -(num / den)
+    return central if q >= -0.425 else tail
 
 
 @scalar
@@ -278,10 +360,9 @@ def truncated_normal(u, v, mean, std, lo, hi, p_lo, q_hi, mass):
     """
     p = p_lo + u * mass
     q = q_hi + v * mass
-    if p <= q:
-        z = normal_quantile_lower(p)
-    else:
-        z = -normal_quantile_lower(q)
+    lower = p <= q
+    z = normal_quantile_lower(p if lower else q)
+    z = z if lower else -z
     x = mean + std * z
     return min(max(x, lo), hi)
 

@@ -267,13 +267,43 @@ def std_normal_f32(idx, seed, stream):
 
 # --- float64 Box-Muller (per element, math module) -------------------------------------------------
 
+def log_f64_ref(x):
+    """ln x for a positive normal float: frexp, then 2 atanh(s) by its series (plain floats).
+
+    Not libm's log: the contract fixes this arithmetic so both backends give the same bits.
+    """
+    m, e = math.frexp(x)  # x = m 2**e, m in [0.5, 1)
+    e = float(e)
+    if m < 0.7071067811865476:
+        m, e = m + m, e - 1.0
+    s = (m - 1.0) / (m + 1.0)
+    z = s * s
+    p = 1.0 / 23
+    for k in range(10, 0, -1):
+        p = p * z + 1.0 / (2 * k + 1)
+    s2 = s + s
+    return e * 6.93147180369123816490e-01 + (s2 + (s2 * z * p + e * 1.90821492927058770002e-10))
+
+
+def sincos_f64_ref(x):
+    """(sin x, cos x) on [0, pi/4] by Taylor series to x**17 / x**18 (plain floats)."""
+    z = x * x
+    s = -1.0 / math.factorial(17)
+    for n, sign in ((15, 1), (13, -1), (11, 1), (9, -1), (7, 1), (5, -1), (3, 1)):
+        s = s * z + sign * (1.0 / math.factorial(n))
+    c = 1.0 / math.factorial(18)
+    for n, sign in ((16, -1), (14, 1), (12, -1), (10, 1), (8, -1), (6, 1), (4, -1)):
+        c = c * z + sign * (1.0 / math.factorial(n))
+    return x - x * z * s, 1.0 - 0.5 * z - z * z * c
+
+
 def box_muller_f64_ref(xr, xa):
     xr, xa = int(xr), int(xa)
     u = (float(xr >> 11) + 0.5) * 2.0**-53
-    r = math.sqrt(-2.0 * math.log(u))
+    r = math.sqrt(-2.0 * log_f64_ref(u))
     quadrant, swap = xa >> 62, (xa >> 61) & 1
     phi = (float((xa >> 8) & (2**53 - 1)) + 0.5) * (math.pi / 4 * 2.0**-53)
-    s, c = math.sin(phi), math.cos(phi)
+    s, c = sincos_f64_ref(phi)
     if swap:
         s, c = c, s
     # rotate by quadrant * pi/2
@@ -340,7 +370,7 @@ def ppnd16_lower(p):
     if q >= -0.425:
         r = 0.180625 - q * q
         return q * _horner(A, r) / _horner(B, r)
-    r = math.sqrt(-math.log(p))
+    r = math.sqrt(-log_f64_ref(p))
     if r <= 5.0:
         r = r - 1.6
         return -(_horner(C, r) / _horner(D, r))

@@ -154,7 +154,7 @@ TRUNC_CASES = [  # mean, std, a, b
     (0.0, 1.0, -math.inf, -8.0),                          # far lower tail, one-sided
     (0.0, 1.0, 8.0, math.inf),
     (-1.0, 2.0, -math.inf, math.inf),
-    (0.0, 1.0, -38.5, -37.5),                             # Phi(alpha) ~ 1e-314: subnormal
+    (0.0, 1.0, -37.0, -36.0),                             # Phi(beta) ~ 1e-284: deep lower tail
     (0.0, 1e-30, -2e-30, 1e-30),                          # tiny std
     (1.0, 1e-12, 1.0 - 1e-12, 1.0 + 3e-12),
     (0.0, 1.0, -1e-3, 1e-3),                              # narrow interval around the mean
@@ -176,6 +176,14 @@ def test_trunc_normal_bits(dtype, shape, region, mean, std, a, b):
         lo = np.array(a).astype(dtype) if math.isfinite(a) else -np.inf
         hi = np.array(b).astype(dtype) if math.isfinite(b) else np.inf
         assert np.all((out >= lo) & (out <= hi))
+
+
+def test_trunc_normal_interval_with_subnormal_mass_is_rejected():
+    # Phi(-37.5) ~ 1e-308: the tail probabilities would leave the normal float64 range
+    out = np.full(8, 7.0, np.float32)
+    with pytest.raises(ValueError, match=r"\[a, b\]"):
+        fi.trunc_normal_(out, 0.0, 1.0, -38.5, -37.5, seed=1)
+    assert np.all(out == 7.0)
 
 
 def test_trunc_normal_std_zero_is_clamped_mean():
@@ -360,8 +368,8 @@ def test_trunc_plan_tails_vs_scipy():
     for mean, std, a, b in TRUNC_CASES:
         p_lo, q_hi, mass = R.trunc_params(mean, std, a, b)
         alpha, beta = (a - mean) / std, (b - mean) / std
-        assert p_lo == pytest.approx(scipy.special.ndtr(alpha), rel=1e-13, abs=1e-320)
-        assert q_hi == pytest.approx(scipy.special.ndtr(-beta), rel=1e-13, abs=1e-320)
+        assert p_lo == pytest.approx(scipy.special.ndtr(alpha), rel=1e-12, abs=1e-320)
+        assert q_hi == pytest.approx(scipy.special.ndtr(-beta), rel=1e-12, abs=1e-320)
         exact = (scipy.special.ndtr(beta) - scipy.special.ndtr(alpha) if beta <= 0
                  else scipy.special.ndtr(-alpha) - scipy.special.ndtr(-beta))
         assert mass == pytest.approx(exact, rel=1e-12)
