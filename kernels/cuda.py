@@ -1,0 +1,272 @@
+"""CUDA kernels (grid-stride loops) over the scalar source in ``philox.py``.
+
+Every scalar function of ``philox.py`` is compiled again here as a CUDA device function by
+``philox.for_target``: the same Python code as the CPU kernels, so integer, uniform and constant
+outputs are bit-identical to the CPU's, and under the CUDA simulator (which runs this code as
+Python on NumPy scalars) every output is. On a real GPU, NVVM contracts ``a * b + c`` into one
+fused multiply-add by default; the uniforms avoid that through ``mul_rn_f32``/``mul_rn_f64``
+(``__fmul_rn``/``__dmul_rn`` here), the normal-family transforms keep it for speed and differ
+from the CPU by a few units in the last place.
+
+Layout of a launch: the target is the region of a global row-major tensor, described (as for the
+CPU drivers) by a flat 1-D view of its memory, a base offset and per-dimension tuples
+``ostride`` (target strides in elements), ``rshape``, ``rstart`` and ``gstride`` (global
+strides). A *unit* of work is one Philox block inside one row of the region: each thread takes
+units ``grid(1), grid(1) + gridsize(1), ...``, generates the whole block and writes the elements
+of it that fall in its row. Consecutive threads write consecutive 16-byte (float32) or 8-byte
+(16-bit formats) pieces of a row, so a warp's stores coalesce. Threads per block and the grid
+size are launch parameters chosen by the caller at call time, never globals frozen into a
+kernel. No signatures are given: kernels compile on first use, so importing costs nothing.
+"""
+from numba import config, cuda
+
+from . import philox
+from .philox import f32, f64, u32, u64
+
+OUT_F32 = 0   # same codes as cpu.py: how a float32 value is stored
+OUT_F16 = 1
+OUT_BF16 = 2
+
+
+def _device(func):
+    return cuda.jit(device=True)(func)
+
+
+def _fmul_rn(a, b):
+    return cuda.libdevice.fmul_rn(a, b)
+
+
+def _dmul_rn(a, b):
+    return cuda.libdevice.dmul_rn(a, b)
+
+
+# The simulator runs plain Python (no FMA to avoid, and no libdevice): it keeps the source.
+_OVERRIDES = {} if config.ENABLE_CUDASIM else {"mul_rn_f32": _fmul_rn, "mul_rn_f64": _dmul_rn}
+_S = philox.for_target(_device, _OVERRIDES)
+philox_block = _S["philox_block"]
+join64 = _S["join64"]
+uniform_affine_f32 = _S["uniform_affine_f32"]
+uniform_affine_f64 = _S["uniform_affine_f64"]
+box_muller_f32 = _S["box_muller_f32"]
+box_muller_f64 = _S["box_muller_f64"]
+open_uniform_pair_u32 = _S["open_uniform_pair_u32"]
+open_uniform_pair_u64 = _S["open_uniform_pair_u64"]
+truncated_normal = _S["truncated_normal"]
+f32_to_bf16_bits = _S["f32_to_bf16_bits"]
+f32_to_f16_bits = _S["f32_to_f16_bits"]
+
+
+# --- geometry -----------------------------------------------------------------------------------
+
+@_device
+def _row_origin(row, base, ostride, rshape, rstart, gstride):
+    """Global flat index and target offset of the first element of region row ``row``."""
+    last = len(rshape) - 1
+    g = rstart[last]
+    o = base
+    for k in range(last):
+        d = last - 1 - k
+        i = row % rshape[d]
+        row = row // rshape[d]
+        g += (rstart[d] + i) * gstride[d]
+        o += i * ostride[d]
+    return g, o
+
+
+@_device
+def _rows(rshape):
+    rows = 1
+    for d in range(len(rshape) - 1):
+        rows *= rshape[d]
+    return rows
+
+
+# --- stores -------------------------------------------------------------------------------------
+
+@_device
+def _put_f32(out, o, step, li, n, v, outcode):
+    """Store the float32 ``v`` as local element ``li`` of the row if it lies in the row."""
+    if 0 <= li < n:
+        if outcode == OUT_F32:
+            out[o + li * step] = v
+        elif outcode == OUT_BF16:
+            out[o + li * step] = f32_to_bf16_bits(v)
+        else:
+            out[o + li * step] = f32_to_f16_bits(v)
+
+
+@_device
+def _put(out, o, step, li, n, v):
+    if 0 <= li < n:
+        out[o + li * step] = v
+
+
+# --- 32-bit kernels: four elements per Philox block ----------------------------------------------
+
+def _kernel32(gen4):
+    """A kernel filling float32, float16 or bfloat16 targets with ``gen4``'s four values per
+    block (``gen4(block, s0, s1, k0, k1, params)``)."""
+    def fill(out, base, ostride, rshape, rstart, gstride, k0, k1, s0, s1, params, outcode):
+        last = len(rshape) - 1
+        n = rshape[last]
+        step = ostride[last]
+        per_row = (n + 6) // 4  # a row of n elements touches at most this many blocks
+        total = _rows(rshape) * per_row
+        for unit in range(cuda.grid(1), total, cuda.gridsize(1)):
+            row = unit // per_row
+            j = unit - row * per_row
+            g, o = _row_origin(row, base, ostride, rshape, rstart, gstride)
+            b = g // 4 + j
+            li = b * 4 - g  # local index in the row of the block's first word
+            if li < n:
+                v0, v1, v2, v3 = gen4(u64(b), s0, s1, k0, k1, params)
+                _put_f32(out, o, step, li, n, v0, outcode)
+                _put_f32(out, o, step, li + 1, n, v1, outcode)
+                _put_f32(out, o, step, li + 2, n, v2, outcode)
+                _put_f32(out, o, step, li + 3, n, v3, outcode)
+    return cuda.jit(fill)
+
+
+@_device
+def _constant4(b, s0, s1, k0, k1, params):
+    v = f32(params[0])
+    return v, v, v, v
+
+
+@_device
+def _uniform_value_f32(x, low, span, top):
+    v = uniform_affine_f32(x, low, span)
+    return low if v >= top else v  # torch's rule: a value rounding to high becomes low
+
+
+@_device
+def _uniform4(b, s0, s1, k0, k1, params):
+    low, span, top = f32(params[0]), f32(params[1]), f32(params[2])
+    x0, x1, x2, x3 = philox_block(b, s0, s1, k0, k1)
+    return (_uniform_value_f32(x0, low, span, top), _uniform_value_f32(x1, low, span, top),
+            _uniform_value_f32(x2, low, span, top), _uniform_value_f32(x3, low, span, top))
+
+
+@_device
+def _normal4(b, s0, s1, k0, k1, params):
+    mean, std = f32(params[0]), f32(params[1])
+    x0, x1, x2, x3 = philox_block(b, s0, s1, k0, k1)
+    z0, z1 = box_muller_f32(x0, x1)
+    z2, z3 = box_muller_f32(x2, x3)
+    return z0 * std + mean, z1 * std + mean, z2 * std + mean, z3 * std + mean
+
+
+@_device
+def _trunc_value_f32(w, params):
+    u, v = open_uniform_pair_u32(w)
+    return f32(truncated_normal(u, v, params[0], params[1], params[2], params[3], params[4],
+                                params[5], params[6]))
+
+
+@_device
+def _trunc_normal4(b, s0, s1, k0, k1, params):
+    x0, x1, x2, x3 = philox_block(b, s0, s1, k0, k1)
+    return (_trunc_value_f32(x0, params), _trunc_value_f32(x1, params),
+            _trunc_value_f32(x2, params), _trunc_value_f32(x3, params))
+
+
+fill_constant_f32 = _kernel32(_constant4)
+fill_uniform_f32 = _kernel32(_uniform4)
+fill_normal_f32 = _kernel32(_normal4)
+fill_trunc_normal_f32 = _kernel32(_trunc_normal4)
+
+
+@cuda.jit
+def fill_bits(out, base, ostride, rshape, rstart, gstride, k0, k1, s0, s1):
+    """The raw Philox4x32-10 words into a uint32 target (``random_bits``)."""
+    last = len(rshape) - 1
+    n = rshape[last]
+    step = ostride[last]
+    per_row = (n + 6) // 4
+    total = _rows(rshape) * per_row
+    for unit in range(cuda.grid(1), total, cuda.gridsize(1)):
+        row = unit // per_row
+        j = unit - row * per_row
+        g, o = _row_origin(row, base, ostride, rshape, rstart, gstride)
+        b = g // 4 + j
+        li = b * 4 - g
+        if li < n:
+            x0, x1, x2, x3 = philox_block(u64(b), s0, s1, k0, k1)
+            _put(out, o, step, li, n, x0)
+            _put(out, o, step, li + 1, n, x1)
+            _put(out, o, step, li + 2, n, x2)
+            _put(out, o, step, li + 3, n, x3)
+
+
+# --- float64 kernels: two elements (two 64-bit draws) per Philox block ---------------------------
+
+def _kernel64(gen2):
+    """A kernel filling float64 targets with ``gen2``'s two values per block."""
+    def fill(out, base, ostride, rshape, rstart, gstride, k0, k1, s0, s1, params):
+        last = len(rshape) - 1
+        n = rshape[last]
+        step = ostride[last]
+        per_row = (n + 2) // 2
+        total = _rows(rshape) * per_row
+        for unit in range(cuda.grid(1), total, cuda.gridsize(1)):
+            row = unit // per_row
+            j = unit - row * per_row
+            g, o = _row_origin(row, base, ostride, rshape, rstart, gstride)
+            b = g // 2 + j
+            li = b * 2 - g
+            if li < n:
+                v0, v1 = gen2(u64(b), s0, s1, k0, k1, params)
+                _put(out, o, step, li, n, v0)
+                _put(out, o, step, li + 1, n, v1)
+    return cuda.jit(fill)
+
+
+@_device
+def _constant2(b, s0, s1, k0, k1, params):
+    return f64(params[0]), f64(params[0])
+
+
+@_device
+def _uniform_value_f64(x, low, span, top):
+    v = uniform_affine_f64(x, low, span)
+    return low if v >= top else v
+
+
+@_device
+def _uniform2(b, s0, s1, k0, k1, params):
+    low, span, top = f64(params[0]), f64(params[1]), f64(params[2])
+    x0, x1, x2, x3 = philox_block(b, s0, s1, k0, k1)
+    return (_uniform_value_f64(join64(x0, x1), low, span, top),
+            _uniform_value_f64(join64(x2, x3), low, span, top))
+
+
+@_device
+def _normal2(b, s0, s1, k0, k1, params):
+    mean, std = f64(params[0]), f64(params[1])
+    x0, x1, x2, x3 = philox_block(b, s0, s1, k0, k1)
+    z0, z1 = box_muller_f64(join64(x0, x1), join64(x2, x3))
+    return z0 * std + mean, z1 * std + mean
+
+
+@_device
+def _trunc_value_f64(x, params):
+    u, v = open_uniform_pair_u64(x)
+    return truncated_normal(u, v, params[0], params[1], params[2], params[3], params[4],
+                            params[5], params[6])
+
+
+@_device
+def _trunc_normal2(b, s0, s1, k0, k1, params):
+    x0, x1, x2, x3 = philox_block(b, s0, s1, k0, k1)
+    return _trunc_value_f64(join64(x0, x1), params), _trunc_value_f64(join64(x2, x3), params)
+
+
+fill_constant_f64 = _kernel64(_constant2)
+fill_uniform_f64 = _kernel64(_uniform2)
+fill_normal_f64 = _kernel64(_normal2)
+fill_trunc_normal_f64 = _kernel64(_trunc_normal2)
+
+
+# (kind, float64 output) -> kernel; kinds as in cpu.py: CONSTANT, UNIFORM, NORMAL, TRUNC_NORMAL
+KERNELS_F32 = (fill_constant_f32, fill_uniform_f32, fill_normal_f32, fill_trunc_normal_f32)
+KERNELS_F64 = (fill_constant_f64, fill_uniform_f64, fill_normal_f64, fill_trunc_normal_f64)
