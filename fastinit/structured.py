@@ -148,6 +148,10 @@ def _sparse(req, sparsity, std):
     num_zeros = math.ceil(sparsity * rows)
     if num_zeros == 0 or req.empty:
         return req.arr
+    if req.device is not None:
+        from . import _cuda
+        _cuda.zero_sparse(req.device, req.shape, req.bounds, req.key, req.stream, num_zeros)
+        return req.arr
     arr = req.arr
     flat, base, *_ = _dispatch._geometry(arr, req.shape, req.bounds)
     if arr.dtype.itemsize == 2:

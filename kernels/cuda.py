@@ -270,3 +270,53 @@ fill_trunc_normal_f64 = _kernel64(_trunc_normal2)
 # (kind, float64 output) -> kernel; kinds as in cpu.py: CONSTANT, UNIFORM, NORMAL, TRUNC_NORMAL
 KERNELS_F32 = (fill_constant_f32, fill_uniform_f32, fill_normal_f32, fill_trunc_normal_f32)
 KERNELS_F64 = (fill_constant_f64, fill_uniform_f64, fill_normal_f64, fill_trunc_normal_f64)
+
+
+# --- sparse: the zeros of each column ------------------------------------------------------------
+
+@_device
+def _mask_word(r, c, rows, cols, k0, k1, s0, s1):
+    """The mask word of ``(r, c)``: the raw word of global flat index ``rows*cols + r*cols + c``
+    (as ``cpu.zero_sparse``)."""
+    i = rows * cols + r * cols + c
+    x0, x1, x2, x3 = philox_block(u64(i // 4), s0, s1, k0, k1)
+    k = i % 4
+    return x0 if k == 0 else (x1 if k == 1 else (x2 if k == 2 else x3))
+
+
+@cuda.jit
+def zero_sparse(out, base, ostride, rbounds, rows, cols, k0, k1, s0, s1, num_zeros):
+    """Zero ``num_zeros`` rows per column of a ``(rows, cols)`` tensor (region ``rbounds``).
+
+    The same rows as ``cpu.zero_sparse``, which sorts the keys ``word << 32 | row``: here one
+    thread per column finds the ``num_zeros``-th smallest word by bisection over its 32 bits
+    (33 passes over the column, no per-thread sort buffer), zeroes the rows whose word is
+    smaller, and of the rows whose word ties with it the first ones in row order.
+    """
+    r0, r1, c0, c1 = rbounds
+    for c in range(c0 + cuda.grid(1), c1, cuda.gridsize(1)):
+        lo = u64(0)
+        hi = u64(0xFFFFFFFF)
+        while lo < hi:
+            mid = (lo + hi) // u64(2)
+            count = 0
+            for r in range(rows):
+                if u64(_mask_word(r, c, rows, cols, k0, k1, s0, s1)) <= mid:
+                    count += 1
+            if count >= num_zeros:
+                hi = mid
+            else:
+                lo = mid + u64(1)
+        less = 0
+        for r in range(rows):
+            if u64(_mask_word(r, c, rows, cols, k0, k1, s0, s1)) < lo:
+                less += 1
+        ties = num_zeros - less  # rows with word == lo that are zeroed, in row order
+        for r in range(rows):
+            w = u64(_mask_word(r, c, rows, cols, k0, k1, s0, s1))
+            zero = w < lo
+            if w == lo:
+                zero = ties > 0
+                ties -= 1
+            if zero and r0 <= r < r1:
+                out[base + (r - r0) * ostride[0] + (c - c0) * ostride[1]] = 0
