@@ -230,3 +230,23 @@ def zero_sparse(dev, gshape, bounds, key, stream, num_zeros):
     kernels.zero_sparse[blocks, threads, launch_stream](
         flat, int(base), (int(dev.strides[0]), int(dev.strides[1])), rbounds, int(rows),
         int(cols), *words, int(num_zeros))
+
+
+_ONE = {np.dtype(np.float64): np.float64(1.0), np.dtype(np.float32): np.float32(1.0),
+        np.dtype(np.float16): np.uint16(0x3C00), BFLOAT16: np.uint16(0x3F80)}
+
+
+def set_ones(dev, local):
+    """Write 1 at the local indices ``local`` (rows of indices) of the device target ``dev``."""
+    if len(local) == 0:
+        return
+    from .kernels import cuda as kernels
+    cuda = _numba_cuda()
+    low = sum(s * (n - 1) for s, n in zip(dev.strides, dev.shape) if s < 0)
+    flat = _flat_view(dev, low, sum(abs(s) * (n - 1) for s, n in zip(dev.strides, dev.shape)) + 1)
+    offsets = (np.asarray(local, np.int64) @ np.asarray(dev.strides, np.int64)) - low
+    offsets = np.ascontiguousarray(offsets, np.int64)
+    launch_stream = 0 if dev.host is not None else _stream()
+    offsets = cuda.to_device(offsets, stream=launch_stream)
+    blocks, threads = _launch_shape(len(local))
+    kernels.put_value[blocks, threads, launch_stream](flat, offsets, _ONE[dev.dtype])

@@ -61,6 +61,10 @@ def _set_ones(req, points):
     points = np.asarray(points).reshape(len(points), -1)
     inside = np.all((points >= start) & (points < stop), axis=1)
     local = points[inside] - start
+    if req.device is not None:
+        from . import _cuda
+        _cuda.set_ones(req.device, local)
+        return req.arr
     req.arr[tuple(local.T)] = 1
     return req.arr
 

@@ -320,3 +320,13 @@ def zero_sparse(out, base, ostride, rbounds, rows, cols, k0, k1, s0, s1, num_zer
                 ties -= 1
             if zero and r0 <= r < r1:
                 out[base + (r - r0) * ostride[0] + (c - c0) * ostride[1]] = 0
+
+
+# --- eye and dirac: ones at given points --------------------------------------------------------
+
+@cuda.jit
+def put_value(out, offsets, value):
+    """``out[offsets[i]] = value`` for every ``i`` (the ones of ``eye`` and ``dirac``, written
+    after the zero fill; ``value`` holds the bits of 1 in the target's format)."""
+    for i in range(cuda.grid(1), offsets.size, cuda.gridsize(1)):
+        out[offsets[i]] = value

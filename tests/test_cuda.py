@@ -100,6 +100,9 @@ def _signatures():
     for target in (np.float32, np.uint16, np.float64):
         out.append((f"zero_sparse[{np.dtype(target).name}]", K.zero_sparse,
                     sig(flat[target], 0, (38, 1), (0, 18, 0, 38), 18, 38, *words, 5), True))
+    for target in (np.float32, np.uint16, np.float64):
+        out.append((f"put_value[{np.dtype(target).name}]", K.put_value,
+                    sig(flat[target], np.zeros(3, np.int64), target(1)), False))
     return out
 
 
@@ -112,7 +115,7 @@ def test_kernels_assemble_for_sm90(monkeypatch, tmp_path):
     monkeypatch.setattr(dispatcher, "get_current_device", lambda: _SM90())
     report, spills = [], []
     sigs = _signatures()
-    assert len(sigs) == 16
+    assert len(sigs) == 19
     for name, kernel, argtypes, fma_allowed in sigs:
         ptx, _ = cuda.compile_ptx(kernel.py_func, argtypes, cc=(9, 0))
         path = tmp_path / (re.sub(r"\W", "_", name) + ".ptx")
