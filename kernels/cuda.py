@@ -13,8 +13,10 @@ CPU drivers) by a flat 1-D view of its memory, a base offset and per-dimension t
 ``ostride`` (target strides in elements), ``rshape``, ``rstart`` and ``gstride`` (global
 strides). A *unit* of work is one Philox block inside one row of the region: each thread takes
 units ``grid(1), grid(1) + gridsize(1), ...``, generates the whole block and writes the elements
-of it that fall in its row. Consecutive threads write consecutive 16-byte (float32) or 8-byte
-(16-bit formats) pieces of a row, so a warp's stores coalesce. Threads per block and the grid
+of it that fall in its row: with one vector store (16 bytes for float32, float64 and the raw
+words, 8 for the 16-bit formats) where the row is contiguous, the block lies inside it and the
+address is aligned to the vector, else element by element. Consecutive threads write
+consecutive pieces of a row, so a warp's stores coalesce. Threads per block and the grid
 size are launch parameters chosen by the caller at call time, never globals frozen into a
 kernel. No signatures are given: kernels compile on first use, so importing costs nothing.
 """
@@ -83,6 +85,77 @@ def _rows(rshape):
 
 # --- stores -------------------------------------------------------------------------------------
 
+if config.ENABLE_CUDASIM:
+    # The simulator has no pointers: every position counts as aligned, so its runs go through
+    # the vector branch's indexing (and the scalar branch at row ends and for strided targets).
+    @_device
+    def _address(array, index):
+        return u64(0)
+
+    @_device
+    def _store4(array, index, v0, v1, v2, v3):
+        array[index] = v0
+        array[index + 1] = v1
+        array[index + 2] = v2
+        array[index + 3] = v3
+
+    @_device
+    def _store2(array, index, v0, v1):
+        array[index] = v0
+        array[index + 1] = v1
+else:
+    from llvmlite import ir
+    from numba import types
+    from numba.cuda import cgutils
+    from numba.cuda.extending import intrinsic
+
+    def _element_pointer(context, builder, array_type, array, index):
+        ary = context.make_array(array_type)(context, builder, value=array)
+        return cgutils.get_item_pointer(context, builder, array_type, ary, [index],
+                                        wraparound=False)
+
+    @intrinsic
+    def _address(typingctx, array, index):
+        """The address of ``array[index]`` as uint64 (to test the alignment of a vector store)."""
+        def codegen(context, builder, sig, args):
+            ptr = _element_pointer(context, builder, sig.args[0], args[0], args[1])
+            return builder.ptrtoint(ptr, ir.IntType(64))
+        return types.uint64(array, index), codegen
+
+    def _vector_store(typingctx, array, index, values):
+        """``array[index + k] = values[k]`` as one vector store, aligned to its full width
+        (the caller checks the alignment): ``st.v4.f32`` is one 16-byte store."""
+        def codegen(context, builder, sig, args):
+            array_type = sig.args[0]
+            element = context.get_value_type(array_type.dtype)
+            vector_type = ir.VectorType(element, len(values))
+            vector = ir.Constant(vector_type, ir.Undefined)
+            for k, (value, value_type) in enumerate(zip(args[2:], sig.args[2:])):
+                value = context.cast(builder, value, value_type, array_type.dtype)
+                vector = builder.insert_element(vector, value, ir.Constant(ir.IntType(32), k))
+            ptr = _element_pointer(context, builder, array_type, args[0], args[1])
+            ptr = builder.bitcast(ptr, vector_type.as_pointer())
+            builder.store(vector, ptr, align=len(values) * array_type.dtype.bitwidth // 8)
+        return types.void(array, index, *values), codegen
+
+    @intrinsic
+    def _store4(typingctx, array, index, v0, v1, v2, v3):
+        return _vector_store(typingctx, array, index, (v0, v1, v2, v3))
+
+    @intrinsic
+    def _store2(typingctx, array, index, v0, v1):
+        return _vector_store(typingctx, array, index, (v0, v1))
+
+
+@_device
+def _vector_ok(out, i, count, step, li, n):
+    """Whether elements ``li .. li + count - 1`` of the row are in it, contiguous, and start at
+    an address aligned to the whole vector."""
+    if step != 1 or li < 0 or li + count > n:
+        return False
+    return (_address(out, i) & u64(count * out.itemsize - 1)) == u64(0)
+
+
 @_device
 def _put_f32(out, o, step, li, n, v, outcode):
     """Store the float32 ``v`` as local element ``li`` of the row if it lies in the row."""
@@ -120,10 +193,20 @@ def _kernel32(gen4):
             li = b * 4 - g  # local index in the row of the block's first word
             if li < n:
                 v0, v1, v2, v3 = gen4(u64(b), s0, s1, k0, k1, params)
-                _put_f32(out, o, step, li, n, v0, outcode)
-                _put_f32(out, o, step, li + 1, n, v1, outcode)
-                _put_f32(out, o, step, li + 2, n, v2, outcode)
-                _put_f32(out, o, step, li + 3, n, v3, outcode)
+                if _vector_ok(out, o + li, 4, step, li, n):  # one 16-byte (8-byte) store
+                    if outcode == OUT_F32:
+                        _store4(out, o + li, v0, v1, v2, v3)
+                    elif outcode == OUT_BF16:
+                        _store4(out, o + li, f32_to_bf16_bits(v0), f32_to_bf16_bits(v1),
+                                f32_to_bf16_bits(v2), f32_to_bf16_bits(v3))
+                    else:
+                        _store4(out, o + li, f32_to_f16_bits(v0), f32_to_f16_bits(v1),
+                                f32_to_f16_bits(v2), f32_to_f16_bits(v3))
+                else:
+                    _put_f32(out, o, step, li, n, v0, outcode)
+                    _put_f32(out, o, step, li + 1, n, v1, outcode)
+                    _put_f32(out, o, step, li + 2, n, v2, outcode)
+                    _put_f32(out, o, step, li + 3, n, v3, outcode)
     return cuda.jit(fill)
 
 
@@ -192,10 +275,13 @@ def fill_bits(out, base, ostride, rshape, rstart, gstride, k0, k1, s0, s1):
         li = b * 4 - g
         if li < n:
             x0, x1, x2, x3 = philox_block(u64(b), s0, s1, k0, k1)
-            _put(out, o, step, li, n, x0)
-            _put(out, o, step, li + 1, n, x1)
-            _put(out, o, step, li + 2, n, x2)
-            _put(out, o, step, li + 3, n, x3)
+            if _vector_ok(out, o + li, 4, step, li, n):
+                _store4(out, o + li, x0, x1, x2, x3)
+            else:
+                _put(out, o, step, li, n, x0)
+                _put(out, o, step, li + 1, n, x1)
+                _put(out, o, step, li + 2, n, x2)
+                _put(out, o, step, li + 3, n, x3)
 
 
 # --- float64 kernels: two elements (two 64-bit draws) per Philox block ---------------------------
@@ -216,8 +302,11 @@ def _kernel64(gen2):
             li = b * 2 - g
             if li < n:
                 v0, v1 = gen2(u64(b), s0, s1, k0, k1, params)
-                _put(out, o, step, li, n, v0)
-                _put(out, o, step, li + 1, n, v1)
+                if _vector_ok(out, o + li, 2, step, li, n):  # one 16-byte store
+                    _store2(out, o + li, v0, v1)
+                else:
+                    _put(out, o, step, li, n, v0)
+                    _put(out, o, step, li + 1, n, v1)
     return cuda.jit(fill)
 
 

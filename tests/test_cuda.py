@@ -4,7 +4,9 @@
   ``NUMBA_ENABLE_CUDASIM=1`` (it must be set before numba is imported) and prints its output.
 - ``test_kernels_assemble_for_sm90`` (marker ``cuda_compile``) compiles every CUDA kernel to PTX
   for sm_90 with numba-cuda (NVRTC/NVVM from pip) and assembles it with ``ptxas -v`` from the
-  ``nvidia-cuda-nvcc`` wheel; it fails on any spill and prints the registers of each kernel.
+  ``nvidia-cuda-nvcc`` wheel; it fails on any spill and prints the registers of each kernel. It
+  also reads the PTX: fill kernels store aligned blocks with vector stores, and the kernels
+  whose outputs are promised bit-identical to the CPU's contain no fused multiply-add.
   The packages come with the ``cuda-test`` extra; without them the test fails with the reason.
 """
 import glob
@@ -131,6 +133,10 @@ def test_kernels_assemble_for_sm90(monkeypatch, tmp_path):
                       f"{sum(stores)}  spill loads {sum(loads)}")
         if sum(stores) or sum(loads):
             spills.append(name)
+        if name.startswith("fill_"):
+            # contiguous, aligned blocks go out as one vector store (16 bytes; 8 for 16-bit)
+            assert re.search(r"\bst(\.global)?\.v[24]\.(f32|f64|u16|b16|u32|b32)\b", ptx), \
+                f"{name} has no vector store"
         if not fma_allowed:
             # NVVM fuses a * b + c by default; outputs promised bit-identical to the CPU
             # (constant, uniform, raw bits) must not contain a fused multiply-add
