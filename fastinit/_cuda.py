@@ -7,6 +7,7 @@ tensor: zero copy). Kernels run on the caller's current CuPy stream (Numba's def
 when CuPy is not installed).
 """
 import math
+import sys
 
 import numpy as np
 
@@ -74,8 +75,7 @@ class DeviceTarget:
 
 
 def _torch_bfloat16(obj):
-    import sys
-    torch = sys.modules.get("torch")
+    torch = sys.modules.get("torch")  # a torch tensor means torch is imported already
     return torch is not None and isinstance(obj, torch.Tensor) and obj.dtype == torch.bfloat16
 
 
@@ -91,14 +91,12 @@ def as_device_target(out, dtypes=FLOAT_DTYPES):
         host = None
         obj = out
         if _torch_bfloat16(out):  # the array interface has no bfloat16: take the bits
-            obj = out.detach().view(__import__("torch").int16)
+            obj = out.detach().view(sys.modules["torch"].int16)
         elif hasattr(out, "detach"):
             obj = out.detach()  # same storage; the interface refuses tensors needing grad
         desc = obj.__cuda_array_interface__
         typestr = desc["typestr"]
         dtype = BFLOAT16 if _torch_bfloat16(out) else np.dtype(typestr)
-        if dtype == np.uint16 and getattr(out, "dtype", None) == BFLOAT16:
-            dtype = BFLOAT16
         shape = tuple(desc["shape"])
         item = np.dtype(typestr).itemsize
         strides = desc.get("strides")

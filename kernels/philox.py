@@ -1,8 +1,8 @@
 """Philox4x32 and every bits-to-value transform: the one scalar source.
 
 Each function here is plain scalar code with explicit ``uint32``/``uint64``/``float32``/``float64``
-casts, compiled for the CPU with ``njit(inline="always")`` and (later) for CUDA as device
-functions. Casts are explicit so that NumPy-scalar execution (the CUDA simulator) computes the
+casts, compiled for the CPU with ``njit(inline="always")`` (the module-level names) and, by
+``for_target``, for CUDA as device functions (``kernels/cuda.py``) from the same code objects. Casts are explicit so that NumPy-scalar execution (the CUDA simulator) computes the
 same bits as compiled code, and float32 transforms avoid ``math.*`` calls whose float32 result
 could differ between the two: ``log``, ``sin`` and ``cos`` are polynomials written out below.
 
