@@ -220,3 +220,44 @@ def test_bad_input_leaves_device_target_untouched(no_cpu_kernels):
 def test_empty_device_target_is_a_no_op(no_cpu_kernels):
     out = cuda.device_array((0, 5), np.float32)
     assert fi.normal_(out, seed=0) is out
+
+
+class _SimCupy:
+    """A stand-in for CuPy under the simulator (which has none): its arrays are the simulator's
+    device arrays, so the ``device="cuda"`` allocating forms run end to end."""
+
+    class cuda:
+        class runtime:
+            @staticmethod
+            def getDeviceCount():
+                return 1
+
+    @staticmethod
+    def empty(shape, dtype):
+        if np.dtype(dtype) == BF16:
+            raise TypeError("Unsupported dtype bfloat16")  # as CuPy says
+        return cuda.device_array(shape, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_allocating_forms_on_the_device(dtype, monkeypatch, no_cpu_kernels):
+    import sys
+    monkeypatch.setitem(sys.modules, "cupy", _SimCupy)
+    region = (slice(2, 20), slice(1, 40))
+    for name, alloc, kw in [("normal", fi.normal, dict(std=0.5, seed=SEED, stream=STREAM)),
+                            ("uniform", fi.uniform, dict(low=-1.0, high=1.0, seed=SEED)),
+                            ("kaiming_uniform", fi.kaiming_uniform, dict(seed=SEED)),
+                            ("eye", fi.eye, dict()),
+                            ("sparse", fi.sparse, dict(sparsity=0.5, seed=SEED))]:
+        got = alloc(GSHAPE, dtype=dtype, region=region, device="cuda", **kw)
+        assert getattr(type(got), "__cuda_ndarray__", False), name  # a device array
+        expect = _cpu_call(lambda arr, **k: alloc(GSHAPE, dtype=dtype, region=region, **k),
+                           None, kw)
+        assert_same_bits(got.copy_to_host(), expect)
+
+
+def test_allocating_bfloat16_on_the_device_says_cupy_lacks_it(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "cupy", _SimCupy)
+    with pytest.raises(TypeError, match="bfloat16 is not supported by CuPy"):
+        fi.normal((4, 4), dtype="bfloat16", seed=0, device="cuda")
