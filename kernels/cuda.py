@@ -76,6 +76,13 @@ def _row_origin(row, base, ostride, rshape, rstart, gstride):
 
 
 @_device
+def _split(unit, per_row):
+    """``divmod(unit, per_row)`` (a 64-bit division: costly on a GPU, hence the one-row case)."""
+    row = unit // per_row
+    return row, unit - row * per_row
+
+
+@_device
 def _rows(rshape):
     rows = 1
     for d in range(len(rshape) - 1):
@@ -185,9 +192,9 @@ def _kernel32(gen4):
         step = ostride[last]
         per_row = (n + 6) // 4  # a row of n elements touches at most this many blocks
         total = _rows(rshape) * per_row
+        one_row = total == per_row  # a contiguous target collapses to one row: no division
         for unit in range(cuda.grid(1), total, cuda.gridsize(1)):
-            row = unit // per_row
-            j = unit - row * per_row
+            row, j = (0, unit) if one_row else _split(unit, per_row)
             g, o = _row_origin(row, base, ostride, rshape, rstart, gstride)
             b = g // 4 + j
             li = b * 4 - g  # local index in the row of the block's first word
@@ -267,9 +274,9 @@ def fill_bits(out, base, ostride, rshape, rstart, gstride, k0, k1, s0, s1):
     step = ostride[last]
     per_row = (n + 6) // 4
     total = _rows(rshape) * per_row
+    one_row = total == per_row  # a contiguous target collapses to one row: no division
     for unit in range(cuda.grid(1), total, cuda.gridsize(1)):
-        row = unit // per_row
-        j = unit - row * per_row
+        row, j = (0, unit) if one_row else _split(unit, per_row)
         g, o = _row_origin(row, base, ostride, rshape, rstart, gstride)
         b = g // 4 + j
         li = b * 4 - g
@@ -294,9 +301,9 @@ def _kernel64(gen2):
         step = ostride[last]
         per_row = (n + 2) // 2
         total = _rows(rshape) * per_row
+        one_row = total == per_row  # a contiguous target collapses to one row: no division
         for unit in range(cuda.grid(1), total, cuda.gridsize(1)):
-            row = unit // per_row
-            j = unit - row * per_row
+            row, j = (0, unit) if one_row else _split(unit, per_row)
             g, o = _row_origin(row, base, ostride, rshape, rstart, gstride)
             b = g // 2 + j
             li = b * 2 - g
