@@ -261,3 +261,51 @@ def test_allocating_bfloat16_on_the_device_says_cupy_lacks_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", _SimCupy)
     with pytest.raises(TypeError, match="bfloat16 is not supported by CuPy"):
         fi.normal((4, 4), dtype="bfloat16", seed=0, device="cuda")
+
+
+class _HostBackedCAI:
+    """A foreign GPU array as the CUDA array interface describes it (pointer to the first
+    element, byte strides), backed here by host memory so that the simulator can run on it."""
+
+    def __init__(self, arr):
+        self.arr = arr
+
+    @property
+    def __cuda_array_interface__(self):
+        a = self.arr
+        return {"shape": a.shape, "typestr": a.dtype.str, "version": 3,
+                "strides": None if a.flags.c_contiguous else a.strides,
+                "data": (a.__array_interface__["data"][0], False)}
+
+
+def _from_cai_on_host(desc, owner=None, sync=True):
+    """``numba.cuda.from_cuda_array_interface`` for host-backed descriptors (the simulator has
+    none): a simulator device array over the described memory, no copy."""
+    import ctypes
+    assert desc["strides"] is None and len(desc["shape"]) == 1
+    dtype = np.dtype(desc["typestr"])
+    raw = (ctypes.c_char * (desc["shape"][0] * dtype.itemsize)).from_address(desc["data"][0])
+    return type(cuda.device_array(1))(np.frombuffer(raw, dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES[:3], ids=DT_IDS[:3])
+@pytest.mark.parametrize("layout", ["contiguous", "column_slice", "transpose", "reversed_rows"])
+def test_cuda_array_interface_route(layout, dtype, monkeypatch, no_cpu_kernels):
+    """The route of CuPy arrays and torch CUDA tensors (pointer arithmetic from the interface,
+    16-bit formats stored as bits), run under the simulator on host-backed memory."""
+    monkeypatch.setattr(cuda, "from_cuda_array_interface", _from_cai_on_host, raising=False)
+    rshape = tuple(s.stop - s.start for s in REGION)
+    for name, func, kw in [("normal", fi.normal_, dict(std=0.5, seed=SEED, stream=STREAM)),
+                           ("uniform", fi.uniform_, dict(low=-2.0, high=0.5, seed=SEED)),
+                           ("sparse", fi.sparse_, dict(sparsity=0.4, seed=SEED)),
+                           ("eye", fi.eye_, dict())]:
+        expect = np.empty(GSHAPE, dtype)
+        _cpu_call(func, expect, kw)
+        base = {"contiguous": lambda: np.full(rshape, 7, dtype),
+                "column_slice": lambda: np.full((rshape[0], 2 * rshape[1]), 7, dtype)[:, ::2],
+                "transpose": lambda: np.full(rshape[::-1], 7, dtype).T,
+                "reversed_rows": lambda: np.full(rshape, 7, dtype)[::-1]}[layout]
+        host = base()
+        target = _HostBackedCAI(host)
+        assert func(target, shape=GSHAPE, region=REGION, **kw) is target
+        assert_same_bits(host, expect[REGION])
