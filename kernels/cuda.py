@@ -23,7 +23,7 @@ kernel. No signatures are given: kernels compile on first use, so importing cost
 from numba import config, cuda
 
 from . import philox
-from .philox import f32, f64, u32, u64
+from .philox import f32, f64, u64
 
 OUT_F32 = 0   # same codes as cpu.py: how a float32 value is stored
 OUT_F16 = 1
