@@ -133,21 +133,15 @@ def check_stream(stream):
 
 
 def check_device(device):
-    """'cpu' or 'cuda'; 'cuda' needs CuPy and a GPU, and the message says which is missing."""
+    """'cpu' or 'cuda'; 'cuda' needs CuPy, numba-cuda and a GPU, and the message says which
+    is missing."""
     if device in (None, "cpu"):
         return "cpu"
     if device != "cuda":
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    try:
-        import cupy
-    except ImportError:
-        raise RuntimeError("device='cuda' needs CuPy, which is not installed: "
-                           "pip install 'fastinit-kernels[cuda12]' (or [cuda13])") from None
-    try:
-        cupy.cuda.runtime.getDeviceCount()
-    except Exception as e:  # CuPy raises its own error types when there is no driver
-        raise RuntimeError(f"device='cuda': CuPy is installed but no usable GPU was found ({e})") from None
-    raise NotImplementedError("device='cuda': the CUDA backend is not available in this version")
+    from ._cuda import check_available
+    check_available()
+    return "cuda"
 
 
 def as_target(out, dtypes=FLOAT_DTYPES):

@@ -42,8 +42,25 @@ def target(out, shape, region, dtypes=None):
 def _geometry(arr, gshape, bounds):
     """Flat view, base offset and the collapsed (ostride, rshape, rstart, gstride) arrays."""
     item = arr.itemsize
-    ostride = [s // item for s in arr.strides]
-    rshape = list(arr.shape)
+    low, span, base, ostride, rshape, rstart, gstride = layout(
+        arr.shape, [s // item for s in arr.strides], gshape, bounds)
+    corner = tuple(n - 1 if s < 0 else 0 for s, n in zip(arr.strides, arr.shape))
+    # arr[corner + (...,)] is a 0-d view (a plain index would copy the element out)
+    flat = np.lib.stride_tricks.as_strided(arr[corner + (Ellipsis,)], shape=(span,),
+                                           strides=(item,))
+    return flat, base, ostride, rshape, rstart, gstride
+
+
+def layout(shape, strides, gshape, bounds):
+    """The memory span of a target and its collapsed geometry, for any backend.
+
+    ``strides`` are in elements (any sign). Returns ``low`` (the offset of the lowest address
+    from the first element, <= 0), ``span`` (elements from the lowest to the highest address),
+    ``base`` (the first element's offset from the lowest address) and the collapsed
+    ``(ostride, rshape, rstart, gstride)`` int64 arrays.
+    """
+    ostride = list(strides)
+    rshape = list(shape)
     rstart = [b[0] for b in bounds]
     gstride = [1] * len(gshape)
     for d in range(len(gshape) - 2, -1, -1):
@@ -51,10 +68,6 @@ def _geometry(arr, gshape, bounds):
     # lowest address as the base, a 1-D view spanning the target's memory
     low = sum(s * (n - 1) for s, n in zip(ostride, rshape) if s < 0)
     high = sum(s * (n - 1) for s, n in zip(ostride, rshape) if s > 0)
-    corner = tuple(n - 1 if s < 0 else 0 for s, n in zip(ostride, rshape))
-    # arr[corner + (...,)] is a 0-d view (a plain index would copy the element out)
-    flat = np.lib.stride_tricks.as_strided(arr[corner + (Ellipsis,)], shape=(high - low + 1,),
-                                           strides=(item,))
     base = -low
     # drop unit dimensions (their offset folds into the last start) and merge dimensions
     # that are contiguous in both the global tensor and the target
@@ -81,7 +94,8 @@ def _geometry(arr, gshape, bounds):
         merged = [[1, 1, 0, 1, 1]]
     merged[-1][2] += offset  # only ever used additively
     m = np.array(merged, np.int64)
-    return flat, base, m[:, 0].copy(), m[:, 1].copy(), m[:, 2].copy(), m[:, 3].copy()
+    return (low, high - low + 1, base,
+            m[:, 0].copy(), m[:, 1].copy(), m[:, 2].copy(), m[:, 3].copy())
 
 
 def fill(arr, gshape, bounds, plan, key, stream):

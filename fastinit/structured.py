@@ -61,6 +61,10 @@ def _set_ones(req, points):
     points = np.asarray(points).reshape(len(points), -1)
     inside = np.all((points >= start) & (points < stop), axis=1)
     local = points[inside] - start
+    if req.device is not None:
+        from . import _cuda
+        _cuda.set_ones(req.device, local)
+        return req.arr
     req.arr[tuple(local.T)] = 1
     return req.arr
 
@@ -147,6 +151,10 @@ def _sparse(req, sparsity, std):
     rows, cols = req.shape
     num_zeros = math.ceil(sparsity * rows)
     if num_zeros == 0 or req.empty:
+        return req.arr
+    if req.device is not None:
+        from . import _cuda
+        _cuda.zero_sparse(req.device, req.shape, req.bounds, req.key, req.stream, num_zeros)
         return req.arr
     arr = req.arr
     flat, base, *_ = _dispatch._geometry(arr, req.shape, req.bounds)

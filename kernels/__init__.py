@@ -1,7 +1,8 @@
 """Numba kernels of fastinit (installed as ``fastinit.kernels``): no argument checking here.
 
 ``philox.py`` holds the one scalar source (Philox4x32-10 and every bits-to-value transform),
-``cpu.py`` the parallel CPU drivers.
+``cpu.py`` the parallel CPU drivers, ``cuda.py`` the CUDA kernels (compiled from the same
+source by ``philox.for_target``; imported only when a GPU call arrives).
 
 Counter layout
 --------------

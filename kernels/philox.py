@@ -1,8 +1,8 @@
 """Philox4x32 and every bits-to-value transform: the one scalar source.
 
 Each function here is plain scalar code with explicit ``uint32``/``uint64``/``float32``/``float64``
-casts, compiled for the CPU with ``njit(inline="always")`` and (later) for CUDA as device
-functions. Casts are explicit so that NumPy-scalar execution (the CUDA simulator) computes the
+casts, compiled for the CPU with ``njit(inline="always")`` (the module-level names) and, by
+``for_target``, for CUDA as device functions (``kernels/cuda.py``) from the same code objects. Casts are explicit so that NumPy-scalar execution (the CUDA simulator) computes the
 same bits as compiled code, and float32 transforms avoid ``math.*`` calls whose float32 result
 could differ between the two: ``log``, ``sin`` and ``cos`` are polynomials written out below.
 
@@ -23,7 +23,46 @@ from numba import njit
 # error_model="numpy": no zero-division checks, whose branches would stop vectorization.
 # Numba's cache tracks only the file of the jitted driver: after editing this file, delete
 # kernels/__pycache__ (or touch cpu.py), or the drivers keep the old compiled code.
-scalar = njit(inline="always", cache=True, error_model="numpy")
+_cpu_scalar = njit(inline="always", cache=True, error_model="numpy")
+
+# The plain Python functions, by name, in definition order: ``for_target`` compiles them again
+# for another target (CUDA device functions, or the CUDA simulator's Python).
+SOURCES = {}
+
+
+def scalar(func):
+    """Register ``func`` as part of the one scalar source and compile it for the CPU.
+
+    The module-level name is the CPU compilation (what ``cpu.py`` calls); the plain function is
+    kept in ``SOURCES`` so that :func:`for_target` can compile the very same code elsewhere.
+    """
+    SOURCES[func.__name__] = func
+    return _cpu_scalar(func)
+
+
+def for_target(wrap, overrides=None):
+    """Every scalar function compiled by ``wrap`` (e.g. ``cuda.jit(device=True)``).
+
+    Each function is rebuilt from its own code object over a copy of this module's globals in
+    which the names of the other scalar functions point at their ``wrap``-compiled twins, so
+    calls between them stay inside the target. ``overrides`` maps a name to a plain function
+    that replaces the source for this target only: used for primitives with no portable
+    spelling (see ``mul_rn_f32``). Returns a dict name -> compiled function.
+    """
+    import types
+    namespace = dict(globals())
+    compiled = {}
+    overrides = overrides or {}
+    for name, func in SOURCES.items():
+        if name in overrides:  # a target's own primitive keeps its own globals
+            compiled[name] = wrap(overrides[name])
+            continue
+        clone = types.FunctionType(func.__code__, namespace, name, func.__defaults__,
+                                   func.__closure__)
+        clone.__doc__ = func.__doc__
+        compiled[name] = wrap(clone)
+    namespace.update(compiled)
+    return compiled
 
 u32 = np.uint32
 u64 = np.uint64
@@ -112,6 +151,37 @@ def uniform_f32(w):
 def uniform_f64(x):
     """[0, 1) from the top 53 bits of a uint64 draw: ``(x >> 11) * 2**-53``."""
     return f64(u64(x) >> u64(11)) * f64(1.1102230246251565e-16)
+
+
+# --- affine maps of uniforms, with the product rounded on its own ----------------------------
+
+@scalar
+def mul_rn_f32(a, b):
+    """``a * b`` in float32, rounded on its own: never fused into a multiply-add.
+
+    Plain IEEE arithmetic on the CPU and in the simulator; the CUDA target swaps in
+    ``__fmul_rn``, because NVVM contracts ``a * b + c`` into one FMA by default, which would
+    change the uniform outputs that are promised bit-identical across backends.
+    """
+    return f32(a) * f32(b)
+
+
+@scalar
+def mul_rn_f64(a, b):
+    """``a * b`` in float64, never fused into a multiply-add (CUDA: ``__dmul_rn``)."""
+    return f64(a) * f64(b)
+
+
+@scalar
+def uniform_affine_f32(w, low, span):
+    """``low + span * u`` for the float32 uniform ``u`` of word ``w``, without FMA."""
+    return mul_rn_f32(uniform_f32(w), span) + f32(low)
+
+
+@scalar
+def uniform_affine_f64(x, low, span):
+    """``low + span * u`` for the float64 uniform ``u`` of the 64-bit draw ``x``, without FMA."""
+    return mul_rn_f64(uniform_f64(x), span) + f64(low)
 
 
 # --- float32 log and sincos (Cephes polynomials, evaluated in float32) -------------------------

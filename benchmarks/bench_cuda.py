@@ -1,0 +1,189 @@
+"""Elementwise initializers on the GPU (CuPy arrays): time per element, peers in the same class.
+
+Every class skips itself (``NotImplementedError`` in ``setup``) where CuPy, numba-cuda or a GPU
+is missing, so the suite runs unchanged on the CPU-only development machines.
+
+Timing: CUDA events around the call on the current stream, median of ``repeats`` calls, in
+nanoseconds per element (asv: lower is better). Fills go into a buffer allocated and written in
+``setup``. Peers, measured in the same class and run:
+
+- ``cupy.random.Generator`` (``random`` / ``standard_normal`` with ``out=``, float32 and
+  float64; cuRAND's XORWOW bit generator) and the legacy ``cupy.random.uniform`` / ``normal``
+  (allocating; cuRAND);
+- ``copy``: a device-to-device copy of a buffer of the same size (``dst[...] = src``), which
+  reads and writes every byte while a fill only writes. The README's target, "elementwise fills
+  at 80% or more of the card's copy bandwidth", reads: fill bytes per second >= 0.8 x copy
+  bytes (read + written) per second, i.e. ``fill ns/element <= 0.625 x copy ns/element``;
+- ``write floor``: ``buf.fill(0)`` (a write-only kernel), the fastest a fill can go.
+"""
+import statistics
+
+import ml_dtypes
+import numpy as np
+
+import fastinit as fi
+
+DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64),
+          "float16": np.dtype(np.float16), "bfloat16": np.dtype(ml_dtypes.bfloat16)}
+SHAPE = (8192, 8192)  # 2**26 elements: 256 MiB of float32
+BIG = (16384, 16384)  # 2**28 elements: 1 GiB of float32
+
+FAMILIES_ = {
+    "uniform": lambda b: fi.uniform_(b, -0.1, 0.1, seed=0),
+    "normal": lambda b: fi.normal_(b, std=0.02, seed=0),
+    "trunc_normal": lambda b: fi.trunc_normal_(b, std=0.02, a=-0.04, b=0.04, seed=0),
+    "truncated_normal": lambda b: fi.truncated_normal_(b, stddev=0.02, seed=0),
+    "xavier_uniform": lambda b: fi.xavier_uniform_(b, seed=0),
+    "kaiming_normal": lambda b: fi.kaiming_normal_(b, seed=0),
+    "lecun_normal": lambda b: fi.lecun_normal_(b, seed=0),
+    "variance_scaling": lambda b: fi.variance_scaling_(b, 2.0, "fan_in", "truncated_normal",
+                                                       convention="jax", seed=0),
+    "constant": lambda b: fi.constant_(b, 0.1),
+    "zeros": lambda b: fi.zeros_(b),
+    "eye": lambda b: fi.eye_(b),
+    "sparse": lambda b: fi.sparse_(b, 0.9, seed=0),
+}
+PEERS = ["cupy.Generator.random", "cupy.Generator.standard_normal", "cupy.random.uniform",
+         "cupy.random.normal", "copy", "write floor"]
+
+
+def require_gpu():
+    """CuPy with a usable GPU and numba-cuda, or NotImplementedError (asv skips)."""
+    try:
+        import cupy
+        from numba import cuda
+    except ImportError as e:
+        raise NotImplementedError(f"no CUDA stack: {e}") from None
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1 or not cuda.is_available():
+            raise NotImplementedError("no GPU")
+    except NotImplementedError:
+        raise
+    except Exception as e:  # CuPy's own error types when there is no driver
+        raise NotImplementedError(f"no GPU or driver: {e}") from None
+    return cupy
+
+
+def ns_per_element(cupy, fn, n, repeats):
+    """Median over ``repeats`` calls of ``fn()`` timed by CUDA events, in ns per element."""
+    times = []
+    for _ in range(repeats):
+        start, stop = cupy.cuda.Event(), cupy.cuda.Event()
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        times.append(cupy.cuda.get_elapsed_time(start, stop) * 1e6)  # ms -> ns
+    return statistics.median(times) / n
+
+
+def _peer(cupy, name, buf):
+    if name == "copy":
+        src = cupy.ones_like(buf)
+        return lambda: buf.__setitem__(Ellipsis, src)
+    if name == "write floor":
+        return lambda: buf.fill(0)
+    if buf.dtype not in (np.float32, np.float64):
+        raise NotImplementedError("cupy.random makes float32 and float64 only")
+    if name.startswith("cupy.Generator."):
+        rng = cupy.random.default_rng(0)
+        if name.endswith("random"):
+            return lambda: rng.random(buf.shape, dtype=buf.dtype, out=buf)
+        return lambda: rng.standard_normal(buf.shape, dtype=buf.dtype, out=buf)
+    if name == "cupy.random.uniform":
+        return lambda: cupy.random.uniform(-0.1, 0.1, buf.shape, dtype=buf.dtype)
+    return lambda: cupy.random.normal(0.0, 0.02, buf.shape, dtype=buf.dtype)
+
+
+def _buffer(cupy, shape, dtype):
+    if dtype == DTYPES["bfloat16"]:
+        # CuPy has no bfloat16: fill a torch bfloat16 CUDA tensor (zero copy) when torch is there
+        try:
+            import torch
+        except ImportError:
+            raise NotImplementedError("bfloat16 on the GPU needs a torch CUDA tensor") from None
+        return torch.zeros(shape, dtype=torch.bfloat16, device="cuda")
+    buf = cupy.empty(shape, dtype)
+    buf.fill(1)  # allocated and touched before timing
+    return buf
+
+
+class CudaFamiliesInPlace:
+    """Every initializer family x every dtype at 8192 x 8192, in place, with the peers."""
+
+    params = [[*FAMILIES_, *PEERS], list(DTYPES)]
+    param_names = ["init", "dtype"]
+    unit = "ns/element"
+    repeats = 7
+    rounds = 1
+    timeout = 300
+
+    def setup(self, init, dtype):
+        self.cupy = require_gpu()
+        d = DTYPES[dtype]
+        if init in PEERS and d == DTYPES["bfloat16"]:
+            raise NotImplementedError("CuPy has no bfloat16")
+        self.buf = _buffer(self.cupy, SHAPE, d)
+        if init in FAMILIES_:
+            fill = FAMILIES_[init]
+            self.fn = lambda: fill(self.buf)
+        else:
+            self.fn = _peer(self.cupy, init, self.buf)
+        self.fn()  # JIT compile, cuRAND state set-up
+        self.cupy.cuda.get_current_stream().synchronize()
+
+    def track_in_place(self, init, dtype):
+        return ns_per_element(self.cupy, self.fn, int(np.prod(SHAPE)), self.repeats)
+
+
+class CudaHeadline:
+    """16384 x 16384 float32 (1 GiB) in place: normal and uniform against cuRAND and a copy."""
+
+    params = [["fastinit.normal_", "fastinit.uniform_", "cupy.Generator.standard_normal",
+               "cupy.Generator.random", "copy", "write floor"]]
+    param_names = ["fill"]
+    unit = "ns/element"
+    repeats = 5
+    rounds = 1
+    timeout = 300
+
+    def setup(self, fill):
+        self.cupy = require_gpu()
+        self.buf = _buffer(self.cupy, BIG, np.dtype(np.float32))
+        if fill.startswith("fastinit."):
+            name = fill[len("fastinit."):-1]
+            self.fn = lambda: FAMILIES_[name](self.buf)
+        else:
+            self.fn = _peer(self.cupy, fill, self.buf)
+        self.fn()
+        self.cupy.cuda.get_current_stream().synchronize()
+
+    def track_fill(self, fill):
+        return ns_per_element(self.cupy, self.fn, int(np.prod(BIG)), self.repeats)
+
+
+class CudaAllocating:
+    """``device="cuda"`` allocating forms at 8192 x 8192 float32 against cupy.random's."""
+
+    params = [["fastinit.normal", "fastinit.uniform", "cupy.random.normal",
+               "cupy.random.uniform"]]
+    param_names = ["fill"]
+    unit = "ns/element"
+    repeats = 7
+    rounds = 1
+    timeout = 300
+
+    def setup(self, fill):
+        cupy = self.cupy = require_gpu()
+        s = SHAPE
+        self.fn = {
+            "fastinit.normal": lambda: fi.normal(s, std=0.02, seed=0, device="cuda"),
+            "fastinit.uniform": lambda: fi.uniform(s, -0.1, 0.1, seed=0, device="cuda"),
+            "cupy.random.normal": lambda: cupy.random.normal(0.0, 0.02, s, dtype=np.float32),
+            "cupy.random.uniform": lambda: cupy.random.uniform(-0.1, 0.1, s, dtype=np.float32),
+        }[fill]
+        self.fn()
+        cupy.cuda.get_current_stream().synchronize()
+
+    def track_allocating(self, fill):
+        return ns_per_element(self.cupy, self.fn, int(np.prod(SHAPE)), self.repeats)

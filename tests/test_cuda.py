@@ -1,0 +1,221 @@
+"""The CUDA backend without a GPU: the simulator run, the PTX compile check, dispatch errors.
+
+- ``test_cuda_kernels_under_the_simulator`` runs ``tests/cuda`` in its own pytest process with
+  ``NUMBA_ENABLE_CUDASIM=1`` (it must be set before numba is imported) and prints its output.
+- ``test_kernels_assemble_for_sm90`` (marker ``cuda_compile``) compiles every CUDA kernel to PTX
+  for sm_90 with numba-cuda (NVRTC/NVVM from pip) and assembles it with ``ptxas -v`` from the
+  ``nvidia-cuda-nvcc`` wheel; it fails on any spill and prints the registers of each kernel. It
+  also reads the PTX: fill kernels store aligned blocks with vector stores, and the kernels
+  whose outputs are promised bit-identical to the CPU's contain no fused multiply-add.
+  The packages come with the ``cuda-test`` extra; without them the test fails with the reason.
+"""
+import glob
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import types
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import fastinit as fi
+from fastinit import _api
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NO_PACKAGES = ("the CUDA tests need numba-cuda[cu13] and nvidia-cuda-nvcc: "
+               "pip install -e '.[test,cuda-test]'")
+
+
+def _numba_cuda():
+    try:
+        from numba import cuda
+        cuda.compile_ptx  # noqa: B018
+    except (ImportError, AttributeError) as e:
+        pytest.fail(f"{NO_PACKAGES} ({e!r})")
+    return cuda
+
+
+# --- the simulator, in its own process ----------------------------------------------------------
+
+@pytest.mark.slow
+def test_cuda_kernels_under_the_simulator():
+    _numba_cuda()
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/cuda"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    print(r.stdout[-6000:])
+    print(r.stderr[-3000:])
+    assert r.returncode == 0, "the simulator tests failed (output above)"
+    summary = r.stdout.strip().splitlines()[-1]
+    m = re.search(r"(\d+) passed", summary)
+    assert m and int(m.group(1)) >= 150, summary  # every initializer x dtype x layout ran
+    assert "skipped" not in summary and "failed" not in summary, summary
+
+
+# --- PTX for sm_90, assembled by ptxas ----------------------------------------------------------
+
+def _ptxas():
+    try:
+        import nvidia
+    except ImportError as e:
+        pytest.fail(f"{NO_PACKAGES}: no ptxas ({e!r})")
+    hits = [p for d in nvidia.__path__ for p in glob.glob(os.path.join(d, "*", "bin", "ptxas"))]
+    if not hits:
+        pytest.fail(f"{NO_PACKAGES}: the nvidia-cuda-nvcc wheel's ptxas was not found under "
+                    f"{list(nvidia.__path__)}")
+    return sorted(hits)[-1]
+
+
+class _SM90:
+    """Stands in for the current device while compiling: there is no GPU here."""
+    compute_capability = (9, 0)
+
+
+def _signatures():
+    """(name, kernel, argument types, fma allowed) for every kernel and output type, the
+    argument types being those ``fastinit._cuda`` launches with (2-D collapsed geometry)."""
+    import numba
+    from fastinit.kernels import cuda as K
+    geo = (0, (45, 1), (18, 38), (3, 5), (45, 1))
+    words = (np.uint32(1), np.uint32(2), np.uint32(3), np.uint32(4))
+    params = (0.0,) * 7
+    flat = {t: np.empty(4, t) for t in (np.float32, np.uint16, np.float64, np.uint32)}
+
+    def sig(*args):
+        return tuple(numba.typeof(a) for a in args)
+
+    out = []
+    names = ("constant", "uniform", "normal", "trunc_normal")
+    for kind, kernel in enumerate(K.KERNELS_F32):
+        exact = kind < 2  # constant and uniform must match the CPU bit for bit: no FMA
+        for target, code in ((np.float32, K.OUT_F32), (np.uint16, K.OUT_BF16)):
+            out.append((f"fill_{names[kind]}_f32[{np.dtype(target).name}]", kernel,
+                        sig(flat[target], *geo, *words, params, code), not exact))
+    for kind, kernel in enumerate(K.KERNELS_F64):
+        out.append((f"fill_{names[kind]}_f64", kernel, sig(flat[np.float64], *geo, *words,
+                                                            params), kind >= 2))
+    out.append(("fill_bits", K.fill_bits, sig(flat[np.uint32], *geo, *words), False))
+    for target in (np.float32, np.uint16, np.float64):
+        out.append((f"zero_sparse[{np.dtype(target).name}]", K.zero_sparse,
+                    sig(flat[target], 0, (38, 1), (0, 18, 0, 38), 18, 38, *words, 5), True))
+    for target in (np.float32, np.uint16, np.float64):
+        out.append((f"put_value[{np.dtype(target).name}]", K.put_value,
+                    sig(flat[target], np.zeros(3, np.int64), target(1)), False))
+    return out
+
+
+@pytest.mark.cuda_compile
+def test_kernels_assemble_for_sm90(monkeypatch, tmp_path):
+    cuda = _numba_cuda()
+    import numba.cuda.dispatcher as dispatcher
+    ptxas = _ptxas()
+    # device functions read the compute capability of the current device while compiling
+    monkeypatch.setattr(dispatcher, "get_current_device", lambda: _SM90())
+    report, spills = [], []
+    sigs = _signatures()
+    assert len(sigs) == 19
+    for name, kernel, argtypes, fma_allowed in sigs:
+        ptx, _ = cuda.compile_ptx(kernel.py_func, argtypes, cc=(9, 0))
+        path = tmp_path / (re.sub(r"\W", "_", name) + ".ptx")
+        path.write_text(ptx)
+        r = subprocess.run([ptxas, "-arch=sm_90", "-v", str(path), "-o", os.devnull],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"ptxas failed on {name}:\n{r.stderr}"
+        regs = re.findall(r"Used (\d+) registers", r.stderr)
+        stores = [int(v) for v in re.findall(r"(\d+) bytes spill stores", r.stderr)]
+        loads = [int(v) for v in re.findall(r"(\d+) bytes spill loads", r.stderr)]
+        assert regs and stores and loads, r.stderr
+        report.append(f"{name:34s} registers {max(map(int, regs)):3d}  spill stores "
+                      f"{sum(stores)}  spill loads {sum(loads)}")
+        if sum(stores) or sum(loads):
+            spills.append(name)
+        if name.startswith("fill_"):
+            # contiguous, aligned blocks go out as one vector store (16 bytes; 8 for 16-bit)
+            assert re.search(r"\bst(\.global)?\.v[24]\.(f32|f64|u16|b16|u32|b32)\b", ptx), \
+                f"{name} has no vector store"
+        if not fma_allowed:
+            # NVVM fuses a * b + c by default; outputs promised bit-identical to the CPU
+            # (constant, uniform, raw bits) must not contain a fused multiply-add
+            assert not re.search(r"\b(fma|mad)\.rn\.f(32|64)\b", ptx), \
+                f"{name} contains a fused multiply-add: its bits would differ from the CPU's"
+    print("\n".join(report))
+    assert not spills, f"register spills in {spills}:\n" + "\n".join(report)
+
+
+# --- dispatch without a GPU -------------------------------------------------------------------
+
+def test_device_cuda_without_cupy_names_cupy(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy -> ImportError
+    with pytest.raises(RuntimeError, match="CuPy, which is not installed"):
+        fi.normal((4, 4), seed=0, device="cuda")
+    with pytest.raises(RuntimeError, match="CuPy"):
+        fi.zeros((4, 4), device="cuda")
+
+
+def test_device_cuda_without_driver_names_the_driver(monkeypatch):
+    def no_driver():
+        raise RuntimeError("cudaErrorInsufficientDriver")
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(
+        runtime=types.SimpleNamespace(getDeviceCount=no_driver)))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    _numba_cuda()
+    with pytest.raises(RuntimeError, match="no CUDA driver or GPU"):
+        fi.kaiming_uniform((8, 8), seed=0, device="cuda")
+
+
+def test_device_cuda_without_numba_cuda_names_numba_cuda(monkeypatch):
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(
+        runtime=types.SimpleNamespace(getDeviceCount=lambda: 1)))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    import numba
+    monkeypatch.setitem(sys.modules, "numba.cuda", None)
+    monkeypatch.delattr(numba, "cuda", raising=False)  # `from numba import cuda` looks here first
+    with pytest.raises(RuntimeError, match="numba-cuda"):
+        fi.normal((4, 4), seed=0, device="cuda")
+
+
+def test_bad_device_names_the_value():
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda', got 'gpu'"):
+        fi.normal((4, 4), seed=0, device="gpu")
+
+
+class _FakeCudaArray:
+    """Looks like a GPU array (CUDA array interface) but is never launched on: the checks
+    before any launch must reject it."""
+
+    def __init__(self, shape, typestr, readonly=False):
+        self._desc = {"shape": shape, "typestr": typestr, "strides": None,
+                      "data": (0, readonly), "version": 3}
+
+    @property
+    def __cuda_array_interface__(self):
+        return self._desc
+
+
+def test_gpu_targets_are_recognised_and_checked_before_any_launch():
+    assert _api._is_device_array(_FakeCudaArray((4,), "<f4"))
+    assert not _api._is_device_array(np.zeros(3))
+    with pytest.raises(TypeError, match="out must have dtype"):
+        fi.normal_(_FakeCudaArray((4, 4), "<i4"), seed=0)
+    with pytest.raises(ValueError, match="read-only"):
+        fi.normal_(_FakeCudaArray((4, 4), "<f4", readonly=True), seed=0)
+    with pytest.raises(ValueError, match="region"):
+        fi.normal_(_FakeCudaArray((4, 4), "<f4"), seed=0, shape=(4, 4), region=(slice(0, 5),))
+    with pytest.raises(ValueError, match="std"):
+        fi.normal_(_FakeCudaArray((4, 4), "<f4"), std=-1.0, seed=0)
+
+
+def test_cpu_torch_tensor_stays_on_the_cpu():
+    import torch
+    t = torch.zeros(4, 5)
+    assert not _api._is_device_array(t)
+    fi.normal_(t, seed=3)
+    np.testing.assert_array_equal(t.numpy(), fi.normal((4, 5), seed=3))
+    b = torch.zeros(4, 5, dtype=torch.bfloat16)
+    fi.uniform_(b, seed=3)
+    assert (b.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+            == fi.uniform((4, 5), seed=3, dtype="bfloat16")).all()
