@@ -184,8 +184,10 @@ def materialize(module, seed=0, device="cpu", dtype=None, rules=None, pretrained
     module : torch.nn.Module
     seed : int
         In [0, 2**64): the Philox key of every tensor.
-    device : str or torch.device
+    device : str, torch.device or None
         Where the storage goes (``"cpu"``; CUDA when fastinit's CUDA backend is installed).
+        ``None`` keeps the storage the tensors already have and re-initializes them in place
+        (none may be on the meta device).
     dtype : torch.dtype, optional
         Cast the floating-point tensors to this dtype (on the meta device, before allocating).
     rules : dict or list of (pattern, initializer), optional
@@ -283,9 +285,16 @@ def materialize(module, seed=0, device="cpu", dtype=None, rules=None, pretrained
                 ", ".join(SUPPORTED) + "); give rules= for them, e.g. {'" +
                 uncovered[0].split(" ")[0] + "': ('normal_', {'std': 0.02})}")
         # 3. storage, once, in the final dtype; tied tensors stay tied
+        if device is None:
+            meta = [name for name, (owner, leaf, _) in entries.items()
+                    if getattr(owner, leaf).is_meta]
+            if meta:
+                raise ValueError(f"device=None re-initializes existing storage, but "
+                                 f"{', '.join(meta[:5])} are on the meta device")
         if dtype is not None:
             module.to(dtype=dtype)
-        module.to_empty(device=device)
+        if device is not None:
+            module.to_empty(device=device)
         _retie(module, entries, aliases)
         # 4. fill
         with torch.no_grad():
