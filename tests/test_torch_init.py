@@ -65,6 +65,20 @@ def test_parameter_and_requires_grad():
                                   fi.kaiming_uniform((16, 8), a=math.sqrt(5), seed=0))
 
 
+def test_autograd_sees_the_in_place_change():
+    w = torch.nn.Parameter(torch.ones(4, 3))
+    before = w._version
+    ft.normal_(w, seed=0)
+    ft.zeros_(w)
+    assert w._version == before + 2
+    x = torch.ones(2, 4, requires_grad=True)
+    y = torch.ones(4, 3)
+    out = (x @ y).sin().sum()  # sin saves its input; matmul saves y
+    ft.uniform_(y, seed=1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
+
+
 def test_non_contiguous_target():
     base = torch.zeros(30, 20)
     ft.normal_(base.T, seed=5)

@@ -22,8 +22,8 @@ Differences from torch
 The values differ from torch's (a different generator); the distributions are the same.
 ``trunc_normal_`` samples by inverse CDF instead of rejection. ``sparse_`` draws the zero rows
 of each column from the counter stream instead of ``torch.randperm``. Values are written
-through the tensor's memory, so autograd's version counter of the tensor is not bumped (as
-when writing through ``tensor.data``). Tensors on the meta device are left alone, as torch
+through the tensor's memory (zero copy); the tensor's autograd version counter is bumped as by
+an in-place torch op, so a tensor saved for backward is still caught if modified. Tensors on the meta device are left alone, as torch
 does. Non-float dtypes: ``constant_``, ``ones_``, ``zeros_``, ``eye_`` and ``dirac_`` hand them
 to ``torch.nn.init``; the random initializers raise ``TypeError``.
 """
@@ -90,7 +90,16 @@ def _random_fill(fill, tensor, generator, seed, stream, shape, region, *args, **
     if seed is None:
         seed = draw_seed(generator) if tensor.numel() else 0
     fill(tensor, *args, seed=seed, stream=stream, shape=shape, region=region, **kwargs)
+    _bump_version(tensor)
     return tensor
+
+
+def _bump_version(tensor):
+    """Tell autograd the tensor changed in place (writing through its memory does not)."""
+    bump = getattr(torch.autograd.graph, "increment_version", None)
+    if bump is not None:
+        with torch.no_grad():
+            bump(tensor)
 
 
 def _check_fans(shape):
@@ -182,6 +191,7 @@ def _deterministic(fast, slow, tensor, *args, **kwargs):
             slow(tensor, *args)
         return tensor
     fast(tensor, *args, **kwargs)
+    _bump_version(tensor)
     return tensor
 
 
@@ -346,6 +356,7 @@ def orthogonal_(tensor, gain=1, generator=None, *, seed=None, stream=0):
     if seed is None:
         seed = draw_seed(generator)
     fill(tensor, gain, convention="torch", seed=seed, stream=stream)
+    _bump_version(tensor)
     return tensor
 
 
