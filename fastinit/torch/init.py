@@ -24,11 +24,14 @@ The values differ from torch's (a different generator); the distributions are th
 of each column from the counter stream instead of ``torch.randperm``. Values are written
 through the tensor's memory (zero copy); the tensor's autograd version counter is bumped as by
 an in-place torch op, so a tensor saved for backward is still caught if modified. Tensors on the meta device are left alone, as torch
-does. Non-float dtypes: ``constant_``, ``ones_``, ``zeros_``, ``eye_`` and ``dirac_`` hand them
+does. A ``DTensor`` (``torch.distributed.tensor``, sharded or replicated) is filled shard by
+shard: each rank writes its local shard with the values and fans of the global tensor, so the
+result does not depend on the mesh or the placements. Non-float dtypes: ``constant_``, ``ones_``, ``zeros_``, ``eye_`` and ``dirac_`` hand them
 to ``torch.nn.init``; the random initializers raise ``TypeError``.
 """
 import functools
 import numbers
+import sys
 import warnings
 
 import torch
@@ -77,6 +80,28 @@ def _shape_of(tensor, shape):
     return tuple(tensor.shape) if shape is None else tuple(shape)
 
 
+def _dtensor_shard(tensor, shape, region):
+    """For a ``DTensor`` (torch.distributed.tensor): its local shard, the global shape and the
+    shard's region of it, so each rank fills its own shard with the global tensor's values and
+    fans. Other tensors pass through."""
+    dt_mod = sys.modules.get("torch.distributed.tensor")  # not imported: no DTensor exists
+    dtensor = getattr(dt_mod, "DTensor", None) if dt_mod is not None else None
+    if dtensor is None or not isinstance(tensor, dtensor):
+        return tensor, shape, region
+    if shape is not None or region is not None:
+        raise ValueError("shape and region must not be given for a DTensor: its placements "
+                         "define its shard")
+    if any(p.is_partial() for p in tensor.placements):
+        raise ValueError(f"a DTensor with Partial placements {tensor.placements} cannot be "
+                         f"initialized shard by shard")
+    from torch.distributed.tensor._utils import compute_local_shape_and_global_offset
+    gshape = tuple(tensor.shape)
+    lshape, offset = compute_local_shape_and_global_offset(gshape, tensor.device_mesh,
+                                                           tensor.placements)
+    region = tuple(slice(o, o + n) for o, n in zip(offset, lshape))
+    return tensor._local_tensor, gshape, region
+
+
 def _random_fill(fill, tensor, generator, seed, stream, shape, region, *args, **kwargs):
     """Run fastinit's in-place ``fill`` on ``tensor`` after torch's own rules: meta tensors
     are left alone, the seed comes from torch's RNG when not given."""
@@ -89,8 +114,9 @@ def _random_fill(fill, tensor, generator, seed, stream, shape, region, *args, **
                         f"{tensor.dtype}")
     if seed is None:
         seed = draw_seed(generator) if tensor.numel() else 0
-    fill(tensor, *args, seed=seed, stream=stream, shape=shape, region=region, **kwargs)
-    _bump_version(tensor)
+    local, shape, region = _dtensor_shard(tensor, shape, region)
+    fill(local, *args, seed=seed, stream=stream, shape=shape, region=region, **kwargs)
+    _bump_version(local)
     return tensor
 
 
@@ -190,8 +216,10 @@ def _deterministic(fast, slow, tensor, *args, **kwargs):
         with torch.no_grad():
             slow(tensor, *args)
         return tensor
-    fast(tensor, *args, **kwargs)
-    _bump_version(tensor)
+    local, kwargs["shape"], kwargs["region"] = _dtensor_shard(tensor, kwargs.get("shape"),
+                                                              kwargs.get("region"))
+    fast(local, *args, **kwargs)
+    _bump_version(local)
     return tensor
 
 
@@ -346,6 +374,9 @@ def orthogonal_(tensor, gain=1, generator=None, *, seed=None, stream=0):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0 or tensor.is_meta:
         return tensor
+    if _dtensor_shard(tensor, None, None)[0] is not tensor:
+        raise ValueError("orthogonal_ of a DTensor needs the whole matrix on each rank: fill a "
+                         "full tensor and distribute it (distribute_tensor)")
     fill = getattr(_fi, "orthogonal_", None)
     if fill is None:
         raise NotImplementedError("fastinit.orthogonal_ is not available in this version of "
