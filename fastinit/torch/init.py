@@ -26,7 +26,8 @@ through the tensor's memory (zero copy); the tensor's autograd version counter i
 an in-place torch op, so a tensor saved for backward is still caught if modified. Tensors on the meta device are left alone, as torch
 does. A ``DTensor`` (``torch.distributed.tensor``, sharded or replicated) is filled shard by
 shard: each rank writes its local shard with the values and fans of the global tensor, so the
-result does not depend on the mesh or the placements. Non-float dtypes: ``constant_``, ``ones_``, ``zeros_``, ``eye_`` and ``dirac_`` hand them
+result does not depend on the mesh or the placements (give ``seed=``, or seed torch's RNG the
+same on every rank: ranks draw ``seed=None`` independently). Non-float dtypes: ``constant_``, ``ones_``, ``zeros_``, ``eye_`` and ``dirac_`` hand them
 to ``torch.nn.init``; the random initializers raise ``TypeError``.
 """
 import functools
