@@ -153,3 +153,36 @@ def test_jax_delta_orthogonal():
     centre = w[1, 1]
     np.testing.assert_allclose(centre.T @ centre, np.eye(8), atol=1e-5)
     assert not np.delete(w.reshape(9, 8, 8), 4, axis=0).any()
+
+
+# --- in Flax modules ------------------------------------------------------------------------
+
+def test_in_flax_linen_and_nnx():
+    import flax.linen as nn
+    from flax import nnx
+
+    class Net(nn.Module):
+        kernel_init: object
+
+        @nn.compact
+        def __call__(self, x):
+            x = nn.Dense(256, kernel_init=self.kernel_init, bias_init=fji.zeros)(x)
+            return nn.Conv(8, (3, 3), kernel_init=fji.he_uniform(),
+                           param_dtype=jnp.bfloat16)(x.reshape(2, 16, 16, 1))
+
+    x = jnp.ones((2, 512))
+    ours = Net(fji.lecun_normal()).init(jax.random.key(0), x)["params"]
+    theirs = Net(jax.nn.initializers.lecun_normal()).init(jax.random.key(0), x)["params"]
+    k, r = ours["Dense_0"]["kernel"], theirs["Dense_0"]["kernel"]
+    assert k.shape == r.shape == (512, 256) and k.dtype == r.dtype == jnp.float32
+    assert stats.ks_2samp(np.asarray(k).ravel(), np.asarray(r).ravel()).pvalue > P_MIN
+    assert not np.asarray(ours["Dense_0"]["bias"]).any()
+    conv = ours["Conv_0"]["kernel"]
+    assert conv.dtype == jnp.bfloat16 and conv.shape == (3, 3, 1, 8)
+    assert np.abs(np.asarray(conv, np.float64)).max() < math.sqrt(3 * 2.0 / 9)
+    jitted = jax.jit(Net(fji.lecun_normal()).init)(jax.random.key(0), x)["params"]
+    for a, b in zip(jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(jitted)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    lin = nnx.Linear(64, 32, kernel_init=fji.glorot_uniform(), rngs=nnx.Rngs(0))
+    w = np.asarray(lin.kernel.get_value())
+    assert w.shape == (64, 32) and np.abs(w).max() < math.sqrt(6 / 96)
