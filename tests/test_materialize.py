@@ -329,3 +329,34 @@ def test_pretrained_mismatch_strict_and_not(checkpoint):
         ft.materialize(half, pretrained=path, dtype=torch.bfloat16)
     with pytest.raises(TypeError, match="pretrained"):
         ft.materialize(_meta(Decoder), pretrained=[3])
+
+
+def test_device_none_reinitializes_in_place():
+    ref = _meta(Decoder)
+    ft.materialize(ref, seed=6)
+    torch.manual_seed(0)
+    real = Decoder()  # eager, torch's own values
+    ptr = real.layers[0].mlp.weight.data_ptr()
+    ft.materialize(real, seed=6, device=None)
+    assert real.layers[0].mlp.weight.data_ptr() == ptr
+    for k, v in _state(ref).items():
+        assert torch.equal(v, _state(real)[k]), k
+    with pytest.raises(ValueError, match="meta"):
+        ft.materialize(_meta(Decoder), device=None)
+
+
+def test_pretrained_sharded_files(tmp_path, checkpoint):
+    from safetensors.torch import save_file
+    _, sd = checkpoint
+    a = {k: v for k, v in sd.items() if k.startswith("embed.")}
+    b = {k: v for k, v in sd.items() if k.startswith("layers.0.")}
+    save_file(a, str(tmp_path / "a.safetensors"))
+    save_file(b, str(tmp_path / "b.safetensors"))
+    model = _meta(Decoder, tie=False)
+    report = ft.materialize(model, pretrained=[tmp_path / "a.safetensors",
+                                              str(tmp_path / "b.safetensors")])
+    assert sorted(report.loaded) == sorted(a) + sorted(b)
+    save_file({"embed.weight": sd["embed.weight"]}, str(tmp_path / "c.safetensors"))
+    with pytest.raises(ValueError, match="more than one file"):
+        ft.materialize(_meta(Decoder), pretrained=[tmp_path / "a.safetensors",
+                                                   tmp_path / "c.safetensors"])
