@@ -1,0 +1,17 @@
+"""fastinit for PyTorch: drop-ins for ``torch.nn.init`` and ``materialize`` for meta models.
+
+``fastinit.torch.<name>_`` fills a torch tensor in place, zero copy, in its own dtype, with the
+same names, arguments, warnings and errors as ``torch.nn.init`` (plus ``seed=``, ``stream=``,
+``shape=``, ``region=``). ``materialize(model)`` gives a model built on the meta device real
+storage and initializes it as its layers' ``reset_parameters`` would, by rules, or from a
+safetensors checkpoint. See :mod:`fastinit.torch.init` for the seed rule and
+:func:`fastinit.torch.materialize.stream_of` for the per-tensor streams.
+
+Importing this subpackage imports torch; ``import fastinit`` alone never does.
+"""
+from .init import *  # noqa: F401,F403  (torch.nn.init's names)
+from .init import __all__ as _init_all
+from .init import InitValueError, draw_seed
+from .materialize import MaterializeReport, materialize, stream_of
+
+__all__ = list(_init_all) + ["InitValueError", "MaterializeReport", "materialize", "stream_of"]
