@@ -79,6 +79,20 @@ def _row_major(fn):
     return call
 
 
+def _fortran_v(fn):
+    """Call a panel kernel whose V argument is compiled Fortran-contiguous. A single column
+    (``b = 1``) counts as C-contiguous to Numba, so it goes through a buffer of at least two
+    rows and two columns (the kernels take the sizes from the panel, not from V)."""
+    def call(src, v, *rest):
+        if not v.flags.c_contiguous:
+            return fn(src, v, *rest)
+        rows, b = v.shape
+        v2 = np.empty((max(2, b), max(2, rows)), v.dtype).T
+        fn(src, v2, *rest)
+        v[...] = v2[:rows, :b]
+    return call
+
+
 _CPU_STEPS = None
 
 
@@ -88,8 +102,9 @@ def cpu_steps():
     global _CPU_STEPS
     if _CPU_STEPS is None:
         from .kernels import householder as hh
-        _CPU_STEPS = Steps(np, hh.panel_qr, hh.reflectors_from_columns, hh.unit_lower,
-                           hh.larft_from_gram, _row_major(hh.subtract_))
+        _CPU_STEPS = Steps(np, _fortran_v(hh.panel_qr), _fortran_v(hh.reflectors_from_columns),
+                           _fortran_v(hh.unit_lower), hh.larft_from_gram,
+                           _row_major(hh.subtract_))
     return _CPU_STEPS
 
 
@@ -101,7 +116,7 @@ class Workspace:
         dt = a.dtype
         self.xp = xp
         self.tile = max(nb, min(ncols, TILE_ELEMENTS // max(m, 1)))
-        self.v = xp.empty((nb, m), dt).T  # column-major: each reflector contiguous
+        self._v = xp.empty(m * nb, dt)
         self.gram = xp.empty((nb, nb), dt)
         self.t = xp.empty((nb, nb), dt)
         self.tm = xp.empty((nb, nb), dt)
@@ -111,6 +126,12 @@ class Workspace:
         row_major = a.strides[0] >= a.strides[1] if a.ndim == 2 and a.size else True
         self.tmp = (xp.empty((m, self.tile), dt) if row_major
                     else xp.empty((self.tile, m), dt).T)
+
+
+    def v(self, rows, b):
+        """The ``rows x b`` block of V, Fortran-contiguous (each reflector one contiguous run,
+        the layout the panel kernels are compiled for)."""
+        return self._v[:rows * b].reshape(b, rows).T
 
 
 def t_factor(v, tau, work, steps):
@@ -155,7 +176,7 @@ def geqrf(a, tau, beta, steps, nb=PANEL_WIDTH, work=None):
         work = Workspace(steps.xp, a, nb)
     for i in range(0, k, nb):
         b = min(nb, k - i)
-        v = work.v[:m - i, :b]
+        v = work.v(m - i, b)
         steps.panel_qr(a[i:, i:i + b], v, tau[i:i + b], beta[i:i + b])
         if i + b < n:
             t = t_factor(v, tau[i:i + b], work, steps)
@@ -183,7 +204,7 @@ def form_q(a, k, panel, steps, nb=PANEL_WIDTH, work=None):
         a[k:ncols, k:ncols][idx, idx] = 1
     for i in reversed(range(0, k, nb)):
         b = min(nb, k - i)
-        v = work.v[:m - i, :b]
+        v = work.v(m - i, b)
         tau, scale = panel(a[i:, i:i + b], v, i)
         t = t_factor(v, tau, work, steps)
         if i + b < ncols:

@@ -12,8 +12,8 @@ the host, in ``fastinit.linalg``; what is here are its panel steps:
 - ``unit_lower``: the explicit ``V`` of a panel factored earlier.
 - ``larft_from_gram``: the triangular factor ``T`` of ``H_1 ... H_b = I - V T V^T`` (LAPACK
   ``larft``, forward, columnwise) from the Gram matrix ``V^T V`` (a BLAS product).
-- ``subtract_``: ``c -= d`` in parallel (NumPy has no in-place GEMM, so the rank-b update
-  ``C -= V W`` goes through a small tile).
+- ``subtract_``: ``c -= d`` (NumPy has no in-place GEMM, so the rank-b update ``C -= V W``
+  goes through a tile).
 
 Sums of squares and dot products accumulate in float64 for float32 data; norms are scaled by
 the largest magnitude so float64 data never overflows. No argument checking here.
@@ -27,14 +27,21 @@ Householder transformations", SIAM J. Sci. Stat. Comput. 10 (1989). LAPACK 3.12,
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 scalar = njit(inline="always", cache=True, error_model="numpy")
 serial = njit(cache=True, error_model="numpy")
 
 
-def _typed(pattern, parallel=True):
-    """``njit`` with one signature per data type, every 2-D array of layout 'A'.
+def _typed(pattern):
+    """``njit`` with one signature per data type, every 2-D array of layout 'A' except the
+    explicit V, which the host keeps Fortran-contiguous (``T[::1, :]``).
+
+    Serial on purpose: these kernels run between BLAS calls, and Numba's OpenMP workers keep
+    spinning after a parallel region while OpenBLAS's threads want the same two cores (measured:
+    a 2048 x 128 Gram product after a ``prange`` kernel took 10x its time alone, and the
+    ``prange`` subtraction 17x the serial one). The panel steps are O(m b) or O(m b^2) against
+    the O(m n b) of the products, so the BLAS keeps both cores.
 
     A slice of a panel or a workspace is C- or F-contiguous or neither depending on where it
     sits; lazily typed kernels would compile a specialization for each (a dozen per kernel).
@@ -43,7 +50,7 @@ def _typed(pattern, parallel=True):
     so the signatures compile (or load from the disk cache) then.
     """
     sigs = [pattern.replace("T", t) for t in ("float32", "float64")]
-    return njit(sigs, parallel=parallel, cache=True, error_model="numpy")
+    return njit(sigs, cache=True, error_model="numpy")
 
 # columns per work item of the column-parallel kernels: a row of a group is one 64-byte line of
 # float32, so row-major panels are read line by line, not one line per element
@@ -69,14 +76,14 @@ def _larfg(alpha, scale, sumsq):
     return beta, tau, 1.0 / (a - b)
 
 
-@_typed("void(T[:, :], T[:, :], float64[:], float64[:])")
+@_typed("void(T[:, :], T[::1, :], float64[:], float64[:])")
 def reflectors_from_columns(src, v, tau, beta):
     """Reflector ``j`` from ``src[j:, j]`` for every column ``j`` of ``src`` (m x b), each
     column on its own: ``v`` (m x b) gets the explicit unit lower trapezoidal ``V``, ``tau``
     and ``beta`` (``H_j src[j:, j] = beta_j e_1``) the scalars. ``src`` is only read.
     """
     m, b = src.shape
-    for g in prange((b + GROUP - 1) // GROUP):
+    for g in range((b + GROUP - 1) // GROUP):
         j0 = g * GROUP
         j1 = min(b, j0 + GROUP)
         scale = np.zeros(GROUP, np.float64)
@@ -106,11 +113,11 @@ def reflectors_from_columns(src, v, tau, beta):
                     v[r, j] = 0.0
 
 
-@_typed("void(T[:, :], T[:, :])")
+@_typed("void(T[:, :], T[::1, :])")
 def unit_lower(panel, v):
     """The explicit unit lower trapezoidal ``V`` of a factored panel (V below its diagonal)."""
     m, b = panel.shape
-    for g in prange((b + GROUP - 1) // GROUP):
+    for g in range((b + GROUP - 1) // GROUP):
         j0 = g * GROUP
         j1 = min(b, j0 + GROUP)
         for r in range(m):
@@ -124,9 +131,8 @@ def unit_lower(panel, v):
 
 
 @serial
-def _reflect_column(w, j, tau, beta):
-    """``larfg`` on ``w[j:, j]`` in place (a contiguous column): V below the diagonal."""
-    m = w.shape[0]
+def _reflect_column(w, m, j, tau, beta):
+    """``larfg`` on ``w[j:m, j]`` in place (a contiguous column): V below the diagonal."""
     scale = 0.0
     for r in range(j, m):
         scale = max(scale, abs(np.float64(w[r, j])))
@@ -143,7 +149,7 @@ def _reflect_column(w, j, tau, beta):
             w[r, j] = np.float64(w[r, j]) / scale * f
 
 
-@_typed("void(T[:, :], T[:, :], float64[:], float64[:])")
+@_typed("void(T[:, :], T[::1, :], float64[:], float64[:])")
 def panel_qr(panel, v, tau, beta):
     """Unblocked Householder QR of ``panel`` (m x b, m >= b) in place (LAPACK ``geqr2``).
 
@@ -154,17 +160,17 @@ def panel_qr(panel, v, tau, beta):
     """
     m, b = panel.shape
     ngroups = (b + GROUP - 1) // GROUP
-    for g in prange(ngroups):
+    for g in range(ngroups):
         for r in range(m):
             for j in range(g * GROUP, min(b, g * GROUP + GROUP)):
                 v[r, j] = panel[r, j]
     for j in range(b):
-        _reflect_column(v, j, tau, beta)
+        _reflect_column(v, m, j, tau, beta)
         tj = tau[j]
         if tj == 0.0:
             continue
         # H_j = I - tau v v^T on every column right of j, one column per iteration
-        for col in prange(j + 1, b):
+        for col in range(j + 1, b):
             acc = np.float64(v[j, col])
             for r in range(j + 1, m):
                 acc += np.float64(v[r, j]) * np.float64(v[r, col])
@@ -172,7 +178,7 @@ def panel_qr(panel, v, tau, beta):
             v[j, col] = v[j, col] - acc
             for r in range(j + 1, m):
                 v[r, col] = v[r, col] - acc * np.float64(v[r, j])
-    for g in prange(ngroups):
+    for g in range(ngroups):
         for r in range(m):
             for j in range(g * GROUP, min(b, g * GROUP + GROUP)):
                 if r > j:
@@ -185,7 +191,7 @@ def panel_qr(panel, v, tau, beta):
                     v[r, j] = 0.0
 
 
-@_typed("void(T[:, :], float64[:], T[:, :])", parallel=False)
+@_typed("void(T[:, :], float64[:], T[:, :])")
 def larft_from_gram(gram, tau, t):
     """Upper triangular ``T`` with ``H_1 H_2 ... H_b = I - V T V^T`` (LAPACK ``larft``,
     forward, columnwise), from the Gram matrix ``gram = V^T V`` of the explicit V.
@@ -206,8 +212,8 @@ def larft_from_gram(gram, tau, t):
 
 @_typed("void(T[:, :], T[:, :])")
 def subtract_(c, d):
-    """``c -= d`` (2-D, same shape), rows in parallel: pass row-major views."""
+    """``c -= d`` (2-D, same shape), row by row: pass row-major views."""
     m, n = c.shape
-    for r in prange(m):
+    for r in range(m):
         for j in range(n):
             c[r, j] -= d[r, j]
