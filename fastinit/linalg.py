@@ -38,9 +38,11 @@ import numpy as np
 # The products get faster with b (a rank-b update is closer to a square GEMM) and the T factor
 # and the block's own columns (2 m b^2 flops per block, about n^2 b in all) get dearer.
 PANEL_WIDTH = 128
-# the update C -= V W goes through a tile of at most this many elements (4 MiB of float32):
-# NumPy has no in-place GEMM, and a tile this size stays in the L3 cache
-TILE_ELEMENTS = 1 << 20
+# the update C -= V W goes through a tile (NumPy has no in-place GEMM) of 1/16 of the matrix,
+# clamped to [TILE_ELEMENTS, TILE_ELEMENTS_MAX]: few, large products (a BLAS call pays a thread
+# start and barrier), with the tile a small fraction of the output
+TILE_ELEMENTS = 1 << 18
+TILE_ELEMENTS_MAX = 1 << 22
 
 MODES = ("reduced", "complete", "r")
 
@@ -109,24 +111,26 @@ def cpu_steps():
 
 
 class Workspace:
-    """The O(m * b) buffers of one blocked factorization of an ``m x ncols`` matrix ``a``."""
+    """The buffers of one blocked factorization of an ``m x ncols`` matrix ``a``: V
+    (m x b), ``W = T V^T C`` (b x ncols) and one tile of ``V W`` (``tile_elements`` at most),
+    O(m b + b n) in all."""
 
     def __init__(self, xp, a, nb):
         m, ncols = a.shape
         dt = a.dtype
         self.xp = xp
-        self.tile = max(nb, min(ncols, TILE_ELEMENTS // max(m, 1)))
         self._v = xp.empty(m * nb, dt)
         self.gram = xp.empty((nb, nb), dt)
         self.t = xp.empty((nb, nb), dt)
         self.tm = xp.empty((nb, nb), dt)
-        self.w = xp.empty((nb, self.tile), dt)
-        self.w2 = xp.empty((nb, self.tile), dt)
-        # the tile of V W has the layout of the matrix, so that C -= tile runs along rows
-        row_major = a.strides[0] >= a.strides[1] if a.ndim == 2 and a.size else True
-        self.tmp = (xp.empty((m, self.tile), dt) if row_major
-                    else xp.empty((self.tile, m), dt).T)
-
+        self.w = xp.empty((nb, ncols), dt)
+        self.w2 = xp.empty((nb, ncols), dt)
+        # the tile runs along the matrix's contiguous axis: rows of a row-major matrix
+        self.row_major = a.strides[0] >= a.strides[1] if a.size else True
+        elements = min(TILE_ELEMENTS_MAX, max(TILE_ELEMENTS, m * ncols // 16))
+        long = ncols if self.row_major else m
+        self.tile = max(1, elements // max(long, 1))
+        self.tmp = xp.empty(self.tile * long, dt)
 
     def v(self, rows, b):
         """The ``rows x b`` block of V, Fortran-contiguous (each reflector one contiguous run,
@@ -145,22 +149,28 @@ def t_factor(v, tau, work, steps):
 
 
 def apply_block(c, v, t, work, steps, transpose):
-    """``C <- (I - V T V^T) C``, or with ``T^T`` when ``transpose``, tile by tile of columns:
-    ``W = T (V^T C)``, then ``C -= V W``."""
+    """``C <- (I - V T V^T) C``, or with ``T^T`` when ``transpose``: ``W = T (V^T C)`` in two
+    products, then ``C -= V W`` tile by tile (rows of a row-major ``C``, columns of a
+    column-major one)."""
     xp = steps.xp
     m, ncols = c.shape
     b = v.shape[1]
-    tt = t.T if transpose else t
-    for c0 in range(0, ncols, work.tile):
-        c1 = min(ncols, c0 + work.tile)
-        ct = c[:, c0:c1]
-        w = work.w[:b, :c1 - c0]
-        w2 = work.w2[:b, :c1 - c0]
-        xp.matmul(v.T, ct, out=w)
-        xp.matmul(tt, w, out=w2)
-        tmp = work.tmp[:m, :c1 - c0]
-        xp.matmul(v, w2, out=tmp)
-        steps.subtract(ct, tmp)
+    w = work.w[:b, :ncols]
+    w2 = work.w2[:b, :ncols]
+    xp.matmul(v.T, c, out=w)
+    xp.matmul(t.T if transpose else t, w, out=w2)
+    if work.row_major:
+        for r0 in range(0, m, work.tile):
+            r1 = min(m, r0 + work.tile)
+            tmp = work.tmp[:(r1 - r0) * ncols].reshape(r1 - r0, ncols)
+            xp.matmul(v[r0:r1], w2, out=tmp)
+            steps.subtract(c[r0:r1], tmp)
+    else:
+        for c0 in range(0, ncols, work.tile):
+            c1 = min(ncols, c0 + work.tile)
+            tmp = work.tmp[:(c1 - c0) * m].reshape(c1 - c0, m).T
+            xp.matmul(v, w2[:, c0:c1], out=tmp)
+            steps.subtract(c[:, c0:c1], tmp)
 
 
 def geqrf(a, tau, beta, steps, nb=PANEL_WIDTH, work=None):
