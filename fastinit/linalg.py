@@ -32,13 +32,16 @@ from typing import Callable
 import numpy as np
 
 # Panel width b (the block size of the WY updates), tuned on the 2-core development machine
-# (AMD EPYC, OpenBLAS 0.3.31), orthogonal(method="reflectors"), float32, median of 3 repeats in
-# one process, time relative to b = 128:
-#   n = 4096:  b = 64: 1.12   b = 96: 1.03   b = 128: 1.00   b = 192: 0.99   b = 256: 1.01
-# The products get faster with b (a rank-b update is closer to a square GEMM) and the T factor
-# and the block's own columns (2 m b^2 flops per block, about n^2 b in all) get dearer.
+# (AMD EPYC, OpenBLAS 0.3.31 single-threaded, the machine shared with other jobs):
+# orthogonal((4096, 4096)) float32, default method, median of 5 interleaved repeats in one
+# process, time relative to b = 128:
+#   b = 64: 1.10   b = 96: 1.03   b = 128: 1.00   b = 192: 0.96   b = 256: 0.97
+# (a first run of 3 repeats: 1.13, 0.79, 1.00, 0.77, 0.89: the spread is the machine's load).
+# Wider panels make the rank-b products closer to square GEMMs but cost 2 m b^2 per block for
+# the T factor and the block's own columns and O(b n) more workspace; 192 and 256 are within
+# the noise of 128, which keeps the peak memory lower (output + 22% at 4096).
 PANEL_WIDTH = 128
-# the update C -= V W goes through a tile (NumPy has no in-place GEMM) of 1/16 of the matrix,
+# the update C -= V W goes through a tile (NumPy has no in-place GEMM) of 1/32 of the matrix,
 # clamped to [TILE_ELEMENTS, TILE_ELEMENTS_MAX]: few, large products (a BLAS call pays a thread
 # start and barrier), with the tile a small fraction of the output
 TILE_ELEMENTS = 1 << 18
@@ -127,7 +130,7 @@ class Workspace:
         self.w2 = xp.empty((nb, ncols), dt)
         # the tile runs along the matrix's contiguous axis: rows of a row-major matrix
         self.row_major = a.strides[0] >= a.strides[1] if a.size else True
-        elements = min(TILE_ELEMENTS_MAX, max(TILE_ELEMENTS, m * ncols // 16))
+        elements = min(TILE_ELEMENTS_MAX, max(TILE_ELEMENTS, m * ncols // 32))
         long = ncols if self.row_major else m
         self.tile = max(1, elements // max(long, 1))
         self.tmp = xp.empty(self.tile * long, dt)
