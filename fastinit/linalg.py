@@ -16,8 +16,8 @@ unblocked QR of a panel (``geqr2``), then ``C <- (I - V T^T V^T) C`` on the colu
 right. Q is formed backwards, block by block: ``C <- (I - V T V^T) C`` on the columns already
 formed, and the block's own columns are ``([I; 0] - V T V_1^T) diag(s)`` (``V_1`` the top
 ``b x b`` of ``V``, ``s`` a column scaling), all matrix products. Every update goes tile by
-tile through a workspace of at most ``TILE_ELEMENTS`` elements, so the peak memory is the
-matrix plus O(m * PANEL_WIDTH).
+tile through a workspace of about 1/32 of the matrix, so the peak memory is the matrix plus
+O((m + n) * PANEL_WIDTH) plus that tile.
 
 References
 ----------
