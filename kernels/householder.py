@@ -52,7 +52,8 @@ def _typed(pattern):
     sigs = [pattern.replace("T", t) for t in ("float32", "float64")]
     return njit(sigs, cache=True, error_model="numpy")
 
-# columns per work item of the column-parallel kernels: a row of a group is one 64-byte line of
+
+# columns swept together by the column-wise kernels: a row of a group is one 64-byte line of
 # float32, so row-major panels are read line by line, not one line per element
 GROUP = 16
 
