@@ -33,6 +33,8 @@ from .distributions import (
     truncated_normal_, uniform, uniform_,
 )
 from .fans import calculate_gain, compute_fans
+from . import linalg
+from .orthogonal import delta_orthogonal, delta_orthogonal_, orthogonal, orthogonal_
 from .scaled import (
     glorot_normal, glorot_normal_, glorot_uniform, glorot_uniform_, he_normal, he_normal_,
     he_uniform, he_uniform_, kaiming_normal, kaiming_normal_, kaiming_uniform, kaiming_uniform_,
@@ -55,4 +57,5 @@ __all__ = [
     "variance_scaling", "variance_scaling_",
     "constant", "constant_", "zeros", "zeros_", "ones", "ones_",
     "eye", "eye_", "dirac", "dirac_", "sparse", "sparse_",
+    "orthogonal", "orthogonal_", "delta_orthogonal", "delta_orthogonal_", "linalg",
 ]

@@ -1,0 +1,326 @@
+"""Blocked Householder QR in compact WY form: ``qr`` and the host-side orchestration.
+
+The orchestration (``geqrf``, ``form_q``) is written against an array module ``xp`` and a set
+of pluggable panel steps (:class:`Steps`): on the CPU the array module is NumPy (the products
+go to its BLAS) and the steps are the Numba kernels of ``fastinit.kernels.householder``; a GPU
+backend runs the same functions with CuPy (products through cuBLAS) and CUDA panel kernels.
+
+Algorithm (LAPACK's ``geqrf``/``orgqr`` with ``larft``/``larfb``; Schreiber and Van Loan
+1989). A block of ``b`` reflectors ``H_j = I - tau_j v_j v_j^T`` is applied as
+
+.. math:: H_i H_{i+1} \\cdots H_{i+b-1} = I - V T V^T,
+
+with ``V`` the unit lower trapezoidal matrix of the ``v_j`` and ``T`` upper triangular
+(``larft``, from the Gram matrix ``V^T V``). The factorization works panel by panel: the
+unblocked QR of a panel (``geqr2``), then ``C <- (I - V T^T V^T) C`` on the columns to its
+right. Q is formed backwards, block by block: ``C <- (I - V T V^T) C`` on the columns already
+formed, and the block's own columns are ``([I; 0] - V T V_1^T) diag(s)`` (``V_1`` the top
+``b x b`` of ``V``, ``s`` a column scaling), all matrix products. Every update goes tile by
+tile through a workspace of about 1/32 of the matrix, so the peak memory is the matrix plus
+O((m + n) * PANEL_WIDTH) plus that tile.
+
+References
+----------
+R. Schreiber and C. Van Loan, "A storage-efficient WY representation for products of
+Householder transformations", SIAM J. Sci. Stat. Comput. 10 (1989). E. Anderson et al.,
+LAPACK Users' Guide, 3rd ed. (``xGEQRF``, ``xORGQR``, ``xLARFT``, ``xLARFB``).
+"""
+import numbers
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+# Panel width b (the block size of the WY updates), tuned on the 2-core development machine
+# (AMD EPYC, OpenBLAS 0.3.31 single-threaded, the machine shared with other jobs):
+# orthogonal((4096, 4096)) float32, default method, median of 5 interleaved repeats in one
+# process, time relative to b = 128:
+#   b = 64: 1.10   b = 96: 1.03   b = 128: 1.00   b = 192: 0.96   b = 256: 0.97
+# (a first run of 3 repeats: 1.13, 0.79, 1.00, 0.77, 0.89: the spread is the machine's load).
+# Wider panels make the rank-b products closer to square GEMMs but cost 2 m b^2 per block for
+# the T factor and the block's own columns and O(b n) more workspace; 192 and 256 are within
+# the noise of 128, which keeps the peak memory lower (output + 22% at 4096).
+PANEL_WIDTH = 128
+# the update C -= V W goes through a tile (NumPy has no in-place GEMM) of 1/32 of the matrix,
+# clamped to [TILE_ELEMENTS, TILE_ELEMENTS_MAX]: few, large products (a BLAS call pays a thread
+# start and barrier), with the tile a small fraction of the output
+TILE_ELEMENTS = 1 << 18
+TILE_ELEMENTS_MAX = 1 << 22
+
+MODES = ("reduced", "complete", "r")
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The array module and the panel steps the blocked orchestration runs on.
+
+    Every step writes into arrays it is given (views of the matrix or of the workspace):
+
+    - ``panel_qr(panel, v, tau, beta)``: unblocked QR of ``panel`` in place (R on and above the
+      diagonal, V below), the explicit unit lower trapezoidal V into ``v``, the scalars into
+      ``tau`` and the diagonal of R into ``beta`` (float64 vectors).
+    - ``reflectors(src, v, tau, beta)``: reflector ``j`` from ``src[j:, j]`` for every column
+      on its own (LAPACK ``larfg``), V into ``v``; ``src`` is only read.
+    - ``unit_lower(panel, v)``: the explicit V of a factored panel.
+    - ``larft(gram, tau, t)``: ``T`` from ``gram = V^T V``.
+    - ``subtract(c, d)``: ``c -= d``.
+    """
+
+    xp: object
+    panel_qr: Callable
+    reflectors: Callable
+    unit_lower: Callable
+    larft: Callable
+    subtract: Callable
+
+
+def _row_major(fn):
+    """Call a 2-array elementwise kernel on the transposes when the first is column-major,
+    so its inner loop always runs along contiguous memory."""
+    def call(c, d):
+        if c.strides[0] < c.strides[1]:
+            return fn(c.T, d.T)
+        return fn(c, d)
+    return call
+
+
+def _fortran_v(fn):
+    """Call a panel kernel whose V argument is compiled Fortran-contiguous. A single column
+    (``b = 1``) counts as C-contiguous to Numba, so it goes through a buffer of at least two
+    rows and two columns (the kernels take the sizes from the panel, not from V)."""
+    def call(src, v, *rest):
+        if not v.flags.c_contiguous:
+            return fn(src, v, *rest)
+        rows, b = v.shape
+        v2 = np.empty((max(2, b), max(2, rows)), v.dtype).T
+        fn(src, v2, *rest)
+        v[...] = v2[:rows, :b]
+    return call
+
+
+_CPU_STEPS = None
+
+
+def cpu_steps():
+    """The NumPy + Numba steps (the kernels compile, or load from the disk cache, on first
+    use, not at ``import fastinit``)."""
+    global _CPU_STEPS
+    if _CPU_STEPS is None:
+        from .kernels import householder as hh
+        _CPU_STEPS = Steps(np, _fortran_v(hh.panel_qr), _fortran_v(hh.reflectors_from_columns),
+                           _fortran_v(hh.unit_lower), hh.larft_from_gram,
+                           _row_major(hh.subtract_))
+    return _CPU_STEPS
+
+
+class Workspace:
+    """The buffers of one blocked factorization of an ``m x ncols`` matrix ``a``: V
+    (m x b), ``W = T V^T C`` (b x ncols) and one tile of ``V W`` (``tile_elements`` at most),
+    O(m b + b n) in all."""
+
+    def __init__(self, xp, a, nb):
+        m, ncols = a.shape
+        dt = a.dtype
+        self.xp = xp
+        self._v = xp.empty(m * nb, dt)
+        self.gram = xp.empty((nb, nb), dt)
+        self.t = xp.empty((nb, nb), dt)
+        self.tm = xp.empty((nb, nb), dt)
+        self.w = xp.empty((nb, ncols), dt)
+        self.w2 = xp.empty((nb, ncols), dt)
+        # the tile runs along the matrix's contiguous axis: rows of a row-major matrix
+        self.row_major = a.strides[0] >= a.strides[1] if a.size else True
+        elements = min(TILE_ELEMENTS_MAX, max(TILE_ELEMENTS, m * ncols // 32))
+        long = ncols if self.row_major else m
+        self.tile = max(1, elements // max(long, 1))
+        self.tmp = xp.empty(self.tile * long, dt)
+
+    def v(self, rows, b):
+        """The ``rows x b`` block of V, Fortran-contiguous (each reflector one contiguous run,
+        the layout the panel kernels are compiled for)."""
+        return self._v[:rows * b].reshape(b, rows).T
+
+
+def t_factor(v, tau, work, steps):
+    """``T`` of the block ``V`` (``H_1 ... H_b = I - V T V^T``) in the workspace."""
+    b = v.shape[1]
+    gram = work.gram[:b, :b]
+    steps.xp.matmul(v.T, v, out=gram)
+    t = work.t[:b, :b]
+    steps.larft(gram, tau, t)
+    return t
+
+
+def apply_block(c, v, t, work, steps, transpose):
+    """``C <- (I - V T V^T) C``, or with ``T^T`` when ``transpose``: ``W = T (V^T C)`` in two
+    products, then ``C -= V W`` tile by tile (rows of a row-major ``C``, columns of a
+    column-major one)."""
+    xp = steps.xp
+    m, ncols = c.shape
+    b = v.shape[1]
+    w = work.w[:b, :ncols]
+    w2 = work.w2[:b, :ncols]
+    xp.matmul(v.T, c, out=w)
+    xp.matmul(t.T if transpose else t, w, out=w2)
+    if work.row_major:
+        for r0 in range(0, m, work.tile):
+            r1 = min(m, r0 + work.tile)
+            tmp = work.tmp[:(r1 - r0) * ncols].reshape(r1 - r0, ncols)
+            xp.matmul(v[r0:r1], w2, out=tmp)
+            steps.subtract(c[r0:r1], tmp)
+    else:
+        for c0 in range(0, ncols, work.tile):
+            c1 = min(ncols, c0 + work.tile)
+            tmp = work.tmp[:(c1 - c0) * m].reshape(c1 - c0, m).T
+            xp.matmul(v, w2[:, c0:c1], out=tmp)
+            steps.subtract(c[:, c0:c1], tmp)
+
+
+def geqrf(a, tau, beta, steps, nb=PANEL_WIDTH, work=None):
+    """Blocked Householder QR of ``a`` (m x n) in place, in LAPACK's ``geqrf`` layout.
+
+    Afterwards R is on and above the diagonal of ``a`` and reflector ``j`` below it;
+    ``tau[j]`` is its scalar and ``beta[j] = R[j, j]`` (``tau`` and ``beta`` float64 vectors
+    of ``min(m, n)``).
+    """
+    m, n = a.shape
+    k = min(m, n)
+    if work is None:
+        work = Workspace(steps.xp, a, nb)
+    for i in range(0, k, nb):
+        b = min(nb, k - i)
+        v = work.v(m - i, b)
+        steps.panel_qr(a[i:, i:i + b], v, tau[i:i + b], beta[i:i + b])
+        if i + b < n:
+            t = t_factor(v, tau[i:i + b], work, steps)
+            apply_block(a[i:, i + b:], v, t, work, steps, transpose=True)
+    return a
+
+
+def form_q(a, k, panel, steps, nb=PANEL_WIDTH, work=None):
+    """Form ``Q = H_0 H_1 ... H_{k-1} [I; 0] diag(s)`` in place of ``a`` (m x ncols,
+    ``k <= ncols <= m``), backwards block by block (LAPACK ``orgqr``).
+
+    ``panel(src, v, i)`` is the pluggable panel step: given ``src = a[i:, i:i+b]`` (whatever
+    the caller left there: reflectors from :func:`geqrf`, or Gaussian columns to turn into
+    reflectors), it writes the block's explicit V into ``v`` and returns ``(tau, s)``, the
+    reflector scalars and the scaling of the block's columns. Columns ``k`` and beyond start
+    as columns of the identity (scaling 1).
+    """
+    xp = steps.xp
+    m, ncols = a.shape
+    if work is None:
+        work = Workspace(xp, a, nb)
+    if ncols > k:
+        a[:, k:] = 0
+        idx = xp.arange(ncols - k)
+        a[k:ncols, k:ncols][idx, idx] = 1
+    for i in reversed(range(0, k, nb)):
+        b = min(nb, k - i)
+        v = work.v(m - i, b)
+        tau, scale = panel(a[i:, i:i + b], v, i)
+        t = t_factor(v, tau, work, steps)
+        if i + b < ncols:
+            apply_block(a[i:, i + b:], v, t, work, steps, transpose=False)
+        tm = work.tm[:b, :b]
+        xp.matmul(t, v[:b].T, out=tm)
+        tm *= -xp.asarray(scale, a.dtype)[None, :]
+        xp.matmul(v, tm, out=a[i:, i:i + b])
+        idx = xp.arange(b)
+        a[i:i + b, i:i + b][idx, idx] += xp.asarray(scale, a.dtype)
+        a[:i, i:i + b] = 0
+    return a
+
+
+def stored_reflectors(tau, steps, scale=None):
+    """The panel step of :func:`form_q` after :func:`geqrf`: V from below the diagonal."""
+    xp = steps.xp
+
+    def panel(src, v, i):
+        b = v.shape[1]
+        steps.unit_lower(src, v)
+        s = xp.ones(b, np.float64) if scale is None else scale[i:i + b]
+        return tau[i:i + b], s
+    return panel
+
+
+def _check_nb(nb):
+    if isinstance(nb, bool) or not isinstance(nb, numbers.Integral) or nb < 1:
+        raise ValueError(f"nb must be a positive int, got {nb!r}")
+    return int(nb)
+
+
+def _work_dtype(a):
+    if a.dtype in (np.float32, np.float64):
+        return a.dtype
+    if a.dtype.kind in "biu":
+        return np.dtype(np.float64)  # as numpy.linalg.qr
+    raise TypeError(f"a must have a real floating (float32, float64) or integer dtype, "
+                    f"got {a.dtype}")
+
+
+def qr(a, mode="reduced", *, nb=None):
+    """QR factorization by blocked Householder reflections (compact WY), like
+    :func:`numpy.linalg.qr`.
+
+    .. math:: A = Q R,\\quad Q^T Q = I,\\ R \\text{ upper triangular (trapezoidal)}
+
+    ``R``'s diagonal follows LAPACK's sign convention (``R[j, j] = -sign(x_j) ||x||`` for the
+    column ``x`` being reflected), so the result agrees with :func:`numpy.linalg.qr` up to
+    rounding. The input is never modified; float32 input is factored in float32, float64 in
+    float64, integers in float64.
+
+    Parameters
+    ----------
+    a : array_like, shape (..., m, n)
+        Real matrix (or a stack of matrices), float32, float64 or integer.
+    mode : {"reduced", "complete", "r"}
+        ``"reduced"``: ``q`` (m x k), ``r`` (k x n), ``k = min(m, n)``; ``"complete"``:
+        ``q`` (m x m), ``r`` (m x n); ``"r"``: ``r`` (k x n) only.
+    nb : int, optional
+        Panel width (default ``PANEL_WIDTH``, tuned on the development machine).
+
+    Returns
+    -------
+    q, r : numpy.ndarray
+        (or ``r`` alone for ``mode="r"``).
+
+    Examples
+    --------
+    >>> q, r = fastinit.linalg.qr(np.random.default_rng(0).standard_normal((500, 300)))
+    """
+    if not isinstance(mode, str) or mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, got {mode!r}")
+    nb = PANEL_WIDTH if nb is None else _check_nb(nb)
+    arr = np.asarray(a)
+    if arr.ndim < 2:
+        raise ValueError(f"a must have at least 2 dimensions, got shape {arr.shape}")
+    dtype = _work_dtype(arr)
+    if arr.ndim > 2:
+        parts = [qr(arr[idx], mode, nb=nb) for idx in np.ndindex(arr.shape[:-2])]
+        if mode == "r":
+            return np.stack(parts).reshape(arr.shape[:-2] + parts[0].shape)
+        q = np.stack([p[0] for p in parts]).reshape(arr.shape[:-2] + parts[0][0].shape)
+        r = np.stack([p[1] for p in parts]).reshape(arr.shape[:-2] + parts[0][1].shape)
+        return q, r
+    m, n = arr.shape
+    k = min(m, n)
+    work = np.array(arr, dtype=dtype, order="C", copy=True)  # never the caller's memory
+    steps = cpu_steps()
+    tau = np.zeros(k, np.float64)
+    beta = np.zeros(k, np.float64)
+    if k:
+        geqrf(work, tau, beta, steps, nb)
+    r = np.triu(work if mode == "complete" else work[:k])
+    if mode == "r":
+        return r
+    if mode == "complete" or m < n:
+        qcols = m if mode == "complete" else k
+        q = np.zeros((m, qcols), dtype)
+        q[:, :k] = work[:, :k]
+        del work
+    else:
+        q = work
+    if k or q.shape[1]:
+        form_q(q, k, stored_reflectors(tau, steps), steps, max(1, min(nb, k)))
+    return q, r
