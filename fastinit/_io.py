@@ -19,8 +19,9 @@ Formats
   name: {"dtype": "BF16", "shape": [...], "data_offsets": [begin, end]}, ...}``, padded with
   spaces to a multiple of 8), then the tensors' raw little-endian bytes back to back. Tensors
   are laid out in the order the ``safetensors`` library uses (larger dtypes first, then by
-  name), so a file is byte-identical to ``safetensors.numpy.save_file`` of the same tensors and
-  metadata.
+  name), so the data is byte-identical to ``safetensors.numpy.save_file`` of the same tensors
+  and the header equal as JSON (the library writes the metadata keys in a hash map's order;
+  fastinit sorts them).
 """
 import io
 import json
@@ -61,7 +62,7 @@ def tile_plan(shape, itemsize, budget):
     inner = math.prod(shape)
     for axis, n in enumerate(shape):
         inner //= n  # elements of one index of ``axis``
-        if inner * itemsize <= budget:
+        if inner * itemsize <= budget or axis == len(shape) - 1:
             return axis, max(1, min(n, budget // (inner * itemsize)))
     return len(shape), 1  # a 0-d tensor: one tile of one element
 
@@ -86,7 +87,7 @@ def tiles(shape, itemsize, budget):
         for lo in range(0, shape[axis], rows):
             hi = min(lo + rows, shape[axis])
             region = tuple(slice(i, i + 1) for i in prefix) + (slice(lo, hi),)
-            yield region, (base + lo) * inner, (hi - lo) * inner
+            yield region, base + lo * inner, (hi - lo) * inner
 
 
 def tile_shape(shape, itemsize, budget):
@@ -126,7 +127,8 @@ def safetensors_layout(tensors, metadata=None):
     order = sorted(tensors, key=lambda n: (-SAFETENSORS_DTYPES[np.dtype(tensors[n][1])][1], n))
     entries, begin = {}, 0
     if metadata:
-        entries["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+        # sorted: the same call writes the same bytes (the library's order is a hash map's)
+        entries["__metadata__"] = {str(k): str(v) for k, v in sorted(metadata.items())}
     for name in order:
         shape, dtype = tensors[name]
         end = begin + math.prod(shape) * np.dtype(dtype).itemsize
