@@ -347,6 +347,10 @@ def _human_bytes(n):
 
 
 def cmd_generate(args, extra):
+    # The kernels and the writer thread share the cores: GNU OpenMP threads that spin after
+    # each tile (its default) take the core the write needs. Read when the first parallel
+    # kernel starts the thread pool, which has not happened yet in this process.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     output = args.output
     if not (output.endswith(".npy") or output.endswith(".safetensors")):
         raise UsageError(f"fastinit generate: error: -o must end in .npy or .safetensors, "
