@@ -32,6 +32,8 @@ EXIT_USAGE = 2
 # arguments that the command sets itself rather than per-initializer ``--PARAM`` options
 _COMMAND_ARGS = {"shape", "dtype", "seed", "stream", "region", "device", "out"}
 _NOT_INITIALIZERS = {"calculate_gain", "compute_fans"}
+# computed from the whole matrix (a QR), so a region costs as much as the whole: generated once
+WHOLE_TENSOR = {"orthogonal", "delta_orthogonal"}
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 DEFAULT_TILE_MIB = 64
 
@@ -189,7 +191,7 @@ def stream_for_name(name):
 class Job:
     """One tensor: its initializer call, checked before the output file is created."""
 
-    def __init__(self, name, init, shape, dtype, seed, stream, params):
+    def __init__(self, name, init, shape, dtype, seed, stream, params, keep=True):
         import fastinit
 
         from ._checks import check_dtype
@@ -210,23 +212,45 @@ class Job:
         if takes(init, "seed"):
             self.params["seed"], self.params["stream"] = seed, stream
         self.call = getattr(fastinit, init)
-        self._check()
+        in_place = getattr(fastinit, init + "_", None)
+        # tiles are regions; an initializer without a cheap region (a QR of the whole matrix)
+        # is computed once, whole, and written tile by tile: memory = that tensor
+        self.whole = init != "random_bits" and (init in WHOLE_TENSOR or in_place is None
+                      or "region" not in inspect.signature(self.call).parameters
+                      or "region" not in inspect.signature(in_place).parameters)
+        self._result = None
+        self._check(keep)
         if init == "random_bits":
             self.fill = self._fill_bits
+        elif self.whole:
+            self.fill = self._fill_from_whole
         else:
             kw = {k: v for k, v in self.params.items() if k != "dtype"}
-            in_place = getattr(fastinit, init + "_")
             self.fill = lambda view, region: in_place(view, shape=self.shape, region=region, **kw)
 
-    def _check(self):
-        """Run every argument check of the library by generating the first element."""
-        region = tuple(slice(0, min(n, 1)) for n in self.shape)
+    def _check(self, keep):
+        """Run every argument check of the library by generating the first element (the
+        whole tensor for a whole-tensor initializer, kept for the write if ``keep``)."""
         try:
-            self.call(self.shape, region=region, **self.params)
+            if self.whole:
+                result = self.call(self.shape, **self.params)
+                self._result = result if keep else None
+            else:
+                region = tuple(slice(0, min(n, 1)) for n in self.shape)
+                self.call(self.shape, region=region, **self.params)
         except (ValueError, TypeError) as e:
             msg = " ".join(str(e).split())
             where = f" (tensor {self.name!r})" if self.name else ""
             raise UsageError(f"fastinit generate: error: {self.init}{where}: {msg}") from None
+
+    def _fill_from_whole(self, view, region):
+        if self._result is None:
+            self._result = np.asarray(self.call(self.shape, **self.params))
+        view[...] = self._result[region]
+
+    def release(self):
+        """Drop a whole tensor once it is written."""
+        self._result = None
 
     def _fill_bits(self, view, region):
         from . import _dispatch
@@ -308,7 +332,8 @@ def load_spec(path, seed, dtype):
                    and p not in params]
         if missing:
             raise UsageError(f"{where}: tensor {name!r}: {init} needs {', '.join(missing)}")
-        jobs.append(Job(name, init, shape, t_dtype, t_seed, t_stream, params))
+        # keep=False: a whole-tensor initializer is recomputed when written, not held meanwhile
+        jobs.append(Job(name, init, shape, t_dtype, t_seed, t_stream, params, keep=False))
     return jobs
 
 
@@ -409,6 +434,7 @@ def cmd_generate(args, extra):
                 _io._pwrite_all(f.fd, header, 0)
                 _io.stream_tensor(f.fd, len(header), job.shape, job.dtype, job.fill, budget,
                                   bar.update if bar else None)
+                job.release()
             else:
                 _write_safetensors(f.fd, jobs, budget, bar)
             f.commit()
@@ -442,6 +468,7 @@ def _write_safetensors(fd, jobs, budget, bar):
         job = by_name[name]
         _io.stream_tensor(fd, offsets[name], job.shape, job.dtype, job.fill, budget,
                           bar.update if bar else None)
+        job.release()
 
 
 # --- bench and info -----------------------------------------------------------------------
