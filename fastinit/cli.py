@@ -371,7 +371,23 @@ def _human_bytes(n):
         n /= 1024
 
 
+def list_initializers(file=None):
+    file = sys.stdout if file is None else file
+    for init in initializers():
+        params = []
+        for p, d in init_parameters(init).items():
+            params.append(f"--{p} VALUE" if d is inspect.Parameter.empty else f"[--{p} {d}]")
+        seeded = " [--seed S] [--stream N]" if takes(init, "seed") else ""
+        print(f"{init:<18} {' '.join(params)}{seeded}".rstrip(), file=file)
+
+
 def cmd_generate(args, extra):
+    if args.list:
+        list_initializers()
+        return 0
+    if not args.output:
+        raise UsageError("fastinit generate: error: the following arguments are required: "
+                         "-o/--output")
     # The kernels and the writer thread share the cores: GNU OpenMP threads that spin after
     # each tile (its default) take the core the write needs. Read when the first parallel
     # kernel starts the thread pool, which has not happened yet in this process.
@@ -520,7 +536,9 @@ def build_parser():
     g.add_argument("--seed", type=_seed_arg, default=None,
                    help="int in [0, 2**64); drawn at random and printed when omitted")
     g.add_argument("--stream", type=_seed_arg, default=0, help="stream in [0, 2**64) (default 0)")
-    g.add_argument("-o", "--output", required=True, help="output file: .npy or .safetensors")
+    g.add_argument("-o", "--output", help="output file: .npy or .safetensors (required)")
+    g.add_argument("--list", action="store_true",
+                   help="list the initializers and their parameters, and exit")
     g.add_argument("--name", default="weight", help="tensor name in a .safetensors file")
     g.add_argument("--spec", help="JSON or TOML spec of several tensors (one .safetensors)")
     g.add_argument("--force", action="store_true", help="overwrite an existing output")

@@ -398,6 +398,13 @@ def test_bench_prints_a_table_with_ratios():
     assert "(needs 2+ dims)" in out  # the fan-based rows of the 1-D size
 
 
+def test_generate_list_names_every_initializer_and_its_parameters():
+    out = ok("generate", "--list").stdout
+    names = [line.split()[0] for line in out.splitlines()]
+    assert names == cli.initializers()
+    assert "--sparsity VALUE" in out and "[--std 0.01]" in out
+
+
 def test_info_reports_threads_and_cuda():
     out = ok("info").stdout
     assert f"fastinit {fi.__version__}" in out
