@@ -153,7 +153,11 @@ def _pwrite_all(fd, data, offset):
         data = data.reshape(-1).view(np.uint8)  # bytes of any dtype (memoryview lacks bf16)
     view = memoryview(data).cast("B")
     while view.nbytes:
-        n = os.pwrite(fd, view, offset)
+        if hasattr(os, "pwrite"):
+            n = os.pwrite(fd, view, offset)
+        else:  # Windows: one writer at a time, so seek-then-write is safe here
+            os.lseek(fd, offset, os.SEEK_SET)
+            n = os.write(fd, view)
         view, offset = view[n:], offset + n
 
 
