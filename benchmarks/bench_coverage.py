@@ -113,7 +113,7 @@ class StreamToDisk:
     file (page cache; no fsync, which would time the disk), against allocating the whole
     tensor and ``numpy.save``."""
 
-    params = [["fastinit stream (16 MiB tiles)", "fastinit.normal + numpy.save"]]
+    params = [["fastinit stream (8 MiB tiles)", "fastinit.normal + numpy.save"]]
     param_names = ["writer"]
     unit = "ns/element"
     repeats = 5
@@ -135,7 +135,7 @@ class StreamToDisk:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
             try:
                 _io._pwrite_all(fd, header, 0)
-                _io.stream_tensor(fd, len(header), shape, DTYPES["bfloat16"], fill, 16 * 2**20)
+                _io.stream_tensor(fd, len(header), shape, DTYPES["bfloat16"], fill, 8 * 2**20)
             finally:
                 os.close(fd)
 

@@ -3,7 +3,7 @@
 A tensor is generated as a sequence of tiles, each a ``region=`` of the global tensor (so each
 tile is bit-identical to the same slice of the whole, see ``fastinit.kernels``) and each a
 contiguous byte range of a C-order file. Memory stays bounded by the tile budget whatever the
-tensor's size: two tile buffers, one being filled while the other is written.
+tensor's size: one tile buffer, filled and written in turn.
 
 Files are written under a temporary name in the target's directory, flushed with ``fsync`` and
 renamed onto the target only when complete, so an interrupted or failed run never leaves a
@@ -28,7 +28,6 @@ import json
 import math
 import os
 import tempfile
-import threading
 
 import numpy as np
 
@@ -241,43 +240,23 @@ def stream_tensor(fd, offset, shape, dtype, fill, budget, progress=None):
     """Write the tensor of ``shape`` and ``dtype`` at byte ``offset`` of ``fd``, tile by tile.
 
     ``fill(view, region)`` fills ``view`` (a C-contiguous array of the region's shape) with
-    the ``region`` of the global tensor. Two buffers of at most ``budget // 2`` bytes each
-    alternate: while one is written (``os.pwrite`` releases the GIL), the next tile is
-    generated into the other. ``progress(nbytes)`` is called after each tile is written.
+    the ``region`` of the global tensor; one buffer of at most ``budget`` bytes (or one element)
+    is reused for every tile, so its pages are faulted in once. ``progress(nbytes)`` is called
+    after each tile is written.
+
+    Tiles are generated and written in turn, not overlapped: on a 2-core machine a writer
+    thread beside the kernel's threads measured 1.15-1.55x slower than this (the page-cache copy
+    competes with the kernel for the cores).
     """
     dtype = np.dtype(dtype)
-    half = max(dtype.itemsize, budget // 2)
     if 0 in tuple(shape):
         return
-    bshape = tile_shape(shape, dtype.itemsize, half)
-    buffers = [np.empty(bshape, dtype), None]
-    error = []
-
-    def write(view, at):
-        try:
-            _pwrite_all(fd, view, at)
-            if progress is not None:
-                progress(view.nbytes)
-        except BaseException as e:  # re-raised in the caller's thread
-            error.append(e)
-
-    writer = None
-    try:
-        for k, (region, start, count) in enumerate(tiles(shape, dtype.itemsize, half)):
-            if buffers[k % 2] is None:
-                buffers[k % 2] = np.empty(bshape, dtype)  # the second buffer, if needed
-            rshape = tuple(s.stop - s.start for s in region) + tuple(shape[len(region):])
-            view = buffers[k % 2].reshape(-1)[:count].reshape(rshape)
-            fill(view, region)
-            if writer is not None:
-                writer.join()
-            if error:
-                raise error[0]
-            writer = threading.Thread(target=write, args=(view, offset + start * dtype.itemsize),
-                                      daemon=True)
-            writer.start()
-    finally:
-        if writer is not None:
-            writer.join()
-    if error:
-        raise error[0]
+    budget = max(dtype.itemsize, budget)
+    buf = np.empty(tile_shape(shape, dtype.itemsize, budget), dtype).reshape(-1)
+    for region, start, count in tiles(shape, dtype.itemsize, budget):
+        rshape = tuple(s.stop - s.start for s in region) + tuple(shape[len(region):])
+        view = buf[:count].reshape(rshape)
+        fill(view, region)
+        _pwrite_all(fd, view, offset + start * dtype.itemsize)
+        if progress is not None:
+            progress(view.nbytes)

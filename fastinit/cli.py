@@ -388,10 +388,6 @@ def cmd_generate(args, extra):
     if not args.output:
         raise UsageError("fastinit generate: error: the following arguments are required: "
                          "-o/--output")
-    # The kernels and the writer thread share the cores: GNU OpenMP threads that spin after
-    # each tile (its default) take the core the write needs. Read when the first parallel
-    # kernel starts the thread pool, which has not happened yet in this process.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     output = args.output
     if not (output.endswith(".npy") or output.endswith(".safetensors")):
         raise UsageError(f"fastinit generate: error: -o must end in .npy or .safetensors, "
@@ -543,7 +539,7 @@ def build_parser():
     g.add_argument("--spec", help="JSON or TOML spec of several tensors (one .safetensors)")
     g.add_argument("--force", action="store_true", help="overwrite an existing output")
     g.add_argument("--tile-mib", type=float, default=DEFAULT_TILE_MIB,
-                   help=f"memory for tile buffers in MiB (default {DEFAULT_TILE_MIB})")
+                   help=f"size of the tile buffer in MiB (default {DEFAULT_TILE_MIB})")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction,
                    default=sys.stderr.isatty(),
                    help="progress bar on stderr (tqdm; default: when stderr is a terminal)")

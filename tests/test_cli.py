@@ -253,7 +253,7 @@ def test_generate_memory_bounded_by_tile_budget(tmp_path):
     peak, size = _peak_rss_mib(tmp_path, "8192x8192", tile_mib, "big.npy")  # 256 MiB
     assert size >= 16 * tile_mib * 2**20  # 16 times the tile budget
     # the small run has the same interpreter, Numba and kernels; the large one adds at most
-    # its tile buffers (tile_mib in all) and some slack for allocator noise
+    # its tile buffer (tile_mib) and some slack for allocator noise
     assert peak - base < tile_mib + 24, (base, peak)
 
 
