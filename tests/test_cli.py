@@ -403,6 +403,14 @@ def test_bench_prints_a_table_with_ratios():
     assert "(needs 2+ dims)" in out  # the fan-based rows of the 1-D size
 
 
+def test_bench_without_torch():
+    out = ok("bench", "--size", "256", "--init", "uniform", "normal", "--repeat", "1",
+             "--no-torch").stdout
+    assert "torch" not in out
+    assert len(re.findall(r"^(uniform|normal)\s+\d+\.\d+ ms\s+\d+\.\d+ ms\s+\d+\.\dx$",
+                          out, re.M)) == 2, out
+
+
 def test_generate_list_names_every_initializer_and_its_parameters():
     out = ok("generate", "--list").stdout
     names = [line.split()[0] for line in out.splitlines()]
@@ -414,7 +422,7 @@ def test_info_reports_threads_and_cuda():
     out = ok("info").stdout
     assert f"fastinit {fi.__version__}" in out
     assert "numba threading layer:" in out and "threads:" in out
-    assert "CUDA usable: " in out
+    assert re.search(r"^CUDA usable: (yes|no): \S", out, re.M), out  # and why not
 
 
 def test_import_fastinit_does_not_import_the_cli():
