@@ -124,7 +124,7 @@ class StreamToDisk:
         try:  # imported here: asv runs this file against older commits too
             from fastinit import _io
         except ImportError:
-            raise NotImplementedError("this commit has no fastinit._io (streaming writer)") from None
+            raise NotImplementedError("no fastinit._io (streaming writer) here") from None
         self.dir = tempfile.mkdtemp()
         self.path = os.path.join(self.dir, "w.npy")
         shape = self.shape

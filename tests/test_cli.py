@@ -480,7 +480,8 @@ REQUIRED = inspect.Parameter.empty
 @pytest.mark.parametrize("text, default, want", [
     ("0.02", 1.0, 0.02), ("2.2360679", 0, 2.2360679), ("3", 0, 3),
     ("fan_out", "fan_in", "fan_out"), ("-2", None, -2), ("0,1", None, (0, 1)), ("0", (), (0,)),
-    ("none", None, None), ("2", REQUIRED, 2), ("0.5", REQUIRED, 0.5), ("fan_in", REQUIRED, "fan_in"),
+    ("none", None, None), ("2", REQUIRED, 2), ("0.5", REQUIRED, 0.5),
+    ("fan_in", REQUIRED, "fan_in"),
 ])
 def test_convert_by_signature_default(text, default, want):
     got = cli.convert("x", "p", text, default)
