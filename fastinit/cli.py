@@ -103,7 +103,8 @@ def _auto(text):
 
 def convert(init, name, text, default):
     """``text`` as the type of the parameter's default (an int default takes floats too:
-    kaiming's ``a=0`` is a slope; a ``None`` or tuple default takes ints or ``"0,1"``)."""
+    kaiming's ``a=0`` is a slope; a tuple default takes ``"0,1"``; a ``None`` default takes
+    ints, ``"0,1"`` or a word)."""
     try:
         if isinstance(default, bool):
             if text.lower() in ("1", "true", "yes", "on"):
@@ -120,13 +121,13 @@ def convert(init, name, text, default):
             return float(text)
         if isinstance(default, tuple):
             return tuple(int(t) for t in text.split(",") if t.strip())
-        if default is None:
+        if default is None:  # an optional int, axes, or a choice such as orthogonal's method
             if text.lower() == "none":
                 return None
             value = _auto(text)
-            if isinstance(value, (int, tuple)):
-                return value
-            raise ValueError
+            if isinstance(value, float):
+                raise ValueError
+            return value  # the library checks it before anything is written
     except ValueError:
         kind = {bool: "true or false", int: "a number", float: "a number",
                 tuple: "integers separated by commas"}.get(type(default), "an int or ints")

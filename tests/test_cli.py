@@ -85,6 +85,9 @@ CASES = {
     "dirac": (["--groups", "2"], dict(groups=2), (6, 3, 3, 5), "float32"),
     "sparse": (["--sparsity", "0.5", "--std", "0.1"], dict(sparsity=0.5, std=0.1), (31, 19),
                "bfloat16"),
+    "orthogonal": (["--gain", "1.5", "--method", "qr"], dict(gain=1.5, method="qr"), (12, 5, 2),
+                   "bfloat16"),
+    "delta_orthogonal": (["--scale", "0.5"], dict(scale=0.5), (3, 3, 4, 6), "float32"),
 }
 SEED, STREAM = 12345, 2**40 + 7
 
