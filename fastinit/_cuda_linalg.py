@@ -47,8 +47,12 @@ def cuda_steps(xp, stream=0):
         def dev(*arrays):
             return [fake(a) for a in arrays]
     else:
+        # CuPy views as Numba device arrays without the stream synchronization Numba does on
+        # a foreign array by default: the kernels go on the stream the products use
+        as_array = _cuda._numba_cuda().as_cuda_array
+
         def dev(*arrays):
-            return arrays
+            return [as_array(a, sync=False) for a in arrays]
 
     def panel_qr(panel, v, tau, beta):
         # the columns depend on each other: one block, the rows over its threads
@@ -86,6 +90,8 @@ def _as_array(xp, dev):
         return dev.host
     obj = dev.obj
     if dev.dtype == BFLOAT16:
+        if isinstance(obj, xp.ndarray):  # bits already (the centre tap of a delta kernel)
+            return obj
         import torch  # a bfloat16 GPU target is a torch tensor (CuPy has no bfloat16)
         obj = obj.detach().view(torch.int16)
         return xp.asarray(obj).view(np.uint16)
@@ -142,21 +148,6 @@ def fill_delta(dev, key, stream, gain, method, col, centre):
     sub = _cuda.DeviceTarget(type(dev.obj)(tap) if dev.host is not None else tap, dev.dtype,
                              tap.shape, tuple(s // item for s in tap.strides),
                              host=tap if dev.host is not None else None)
-    if dev.host is None and dev.dtype == BFLOAT16:
-        sub.obj = _Bits(tap)
     fill_orthogonal(sub, key, stream, gain, method, col)
     return dev.obj
-
-
-class _Bits:
-    """A CuPy uint16 array holding bfloat16 bits, seen as a bfloat16 target."""
-
-    def __init__(self, bits):
-        self.bits = bits
-
-    def detach(self):
-        return self
-
-    def view(self, dtype):
-        return self.bits
 
