@@ -110,27 +110,38 @@ def _compute_dtype(dtype):
     return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
 
 
-def _haar(a, gain, method, nb=None):
+def _signs_times_gain(xp, beta, gain):
+    """``gain * sign(beta)`` (``+gain`` where ``beta`` is 0), float64."""
+    scale = xp.full(beta.shape, gain, np.float64)
+    scale[beta < 0.0] = -gain
+    return scale
+
+
+def _haar(a, gain, method, nb=None, steps=None):
     """Fill the tall ``m x n`` matrix ``a`` (any layout) with ``gain`` times a Haar
-    semi-orthogonal matrix from the Gaussian ``a`` is first filled with."""
+    semi-orthogonal matrix from the Gaussian ``a`` is first filled with.
+
+    ``steps`` (default: the CPU's) carries the array module ``a`` belongs to and the panel
+    kernels: ``fastinit._cuda_linalg.cuda_steps`` runs this same code on the GPU."""
     m, n = a.shape
     nb = max(1, min(linalg.PANEL_WIDTH if nb is None else nb, n))
-    steps = linalg.cpu_steps()
-    work = linalg.Workspace(steps.xp, a, nb)
+    steps = linalg.cpu_steps() if steps is None else steps
+    xp = steps.xp
+    work = linalg.Workspace(xp, a, nb)
     if method == "qr":
-        tau = np.zeros(n, np.float64)
-        beta = np.zeros(n, np.float64)
+        tau = xp.zeros(n, np.float64)
+        beta = xp.zeros(n, np.float64)
         linalg.geqrf(a, tau, beta, steps, nb, work)
-        scale = np.where(beta < 0.0, -gain, gain)
+        scale = _signs_times_gain(xp, beta, gain)
         linalg.form_q(a, n, linalg.stored_reflectors(tau, steps, scale), steps, nb, work)
         return a
 
     def drawn_reflectors(src, v, i):
         b = v.shape[1]
-        tau = np.empty(b, np.float64)
-        beta = np.empty(b, np.float64)
+        tau = xp.empty(b, np.float64)
+        beta = xp.empty(b, np.float64)
         steps.reflectors(src, v, tau, beta)
-        return tau, np.where(beta < 0.0, -gain, gain)
+        return tau, _signs_times_gain(xp, beta, gain)
 
     linalg.form_q(a, n, drawn_reflectors, steps, nb, work)
     return a
@@ -157,6 +168,10 @@ def _fill_orthogonal(arr, key, stream, gain, method, col, nb=None):
 
 def _orthogonal(req, gain, method, convention, column_axis, nb=None):
     gain, method, col = _resolve(req.shape, gain, method, convention, column_axis)
+    if req.device is not None:  # a GPU target (CuPy, Numba device array, CUDA array interface)
+        from . import _cuda_linalg
+        return _cuda_linalg.fill_orthogonal(req.device, req.key, req.stream, gain, method, col,
+                                            nb)
     return _fill_orthogonal(req.arr, req.key, req.stream, gain, method, col, nb)
 
 
@@ -184,7 +199,11 @@ def orthogonal(shape, gain=1.0, *, method=None, convention="torch", column_axis=
         Finite.
     {common}
     dtype : {{"float32", "float64", "float16", "bfloat16"}}
-    device : {{"cpu"}}
+    device : {{"cpu", "cuda"}}
+        ``"cuda"`` returns a ``cupy.ndarray`` computed on the GPU: the same Gaussian (the CUDA
+        normal kernel, same counter contract), the panel steps as CUDA kernels and the
+        products through cuBLAS; equal to the CPU result up to the rounding of the products.
+        Needs CuPy, numba-cuda and a GPU (the error says which is missing).
 
     Examples
     --------
@@ -199,7 +218,9 @@ def orthogonal(shape, gain=1.0, *, method=None, convention="torch", column_axis=
 def orthogonal_(out, gain=1.0, *, method=None, convention="torch", column_axis=-1, seed=None,
                 stream=0):
     """In-place :func:`orthogonal`: fills ``out`` (any writable float array; a torch CPU
-    tensor zero copy) and returns it. ``out`` is untouched by a call that fails its checks.
+    tensor zero copy; on the GPU a CuPy array, a Numba device array or anything with
+    ``__cuda_array_interface__``, computed there) and returns it. ``out`` is untouched by a
+    call that fails its checks.
     """
     req = in_place(out, seed, stream, None, None)
     _orthogonal(req, gain, method, convention, column_axis)
@@ -220,6 +241,10 @@ def _delta(req, scale, column_axis, method):
                          f"got {shape}")
     arr = req.arr
     centre = tuple((k - 1) // 2 for k in shape[:-2])
+    if req.device is not None:
+        from . import _cuda_linalg
+        return _cuda_linalg.fill_delta(req.device, req.key, req.stream, gain, method, col,
+                                       centre)
     arr[...] = 0
     _fill_orthogonal(arr[centre], req.key, req.stream, gain, method, col)
     return arr

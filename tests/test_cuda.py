@@ -4,7 +4,8 @@
   ``NUMBA_ENABLE_CUDASIM=1`` (it must be set before numba is imported) and prints its output.
 - ``test_kernels_assemble_for_sm90`` (marker ``cuda_compile``) compiles every CUDA kernel to PTX
   for sm_90 with numba-cuda (NVRTC/NVVM from pip) and assembles it with ``ptxas -v`` from the
-  ``nvidia-cuda-nvcc`` wheel; it fails on any spill and prints the registers of each kernel. It
+  ``nvidia-cuda-nvcc`` wheel (the elementwise kernels and the Householder panel kernels of
+  orthogonal); it fails on any spill and prints the registers of each kernel. It
   also reads the PTX: fill kernels store aligned blocks with vector stores, and the kernels
   whose outputs are promised bit-identical to the CPU's contain no fused multiply-add.
   The packages come with the ``cuda-test`` extra; without them the test fails with the reason.
@@ -105,6 +106,25 @@ def _signatures():
     for target in (np.float32, np.uint16, np.float64):
         out.append((f"put_value[{np.dtype(target).name}]", K.put_value,
                     sig(flat[target], np.zeros(3, np.int64), target(1)), False))
+    return out + _householder_signatures()
+
+
+def _householder_signatures():
+    """The Householder panel kernels of orthogonal on the GPU, for float32 and float64 data,
+    every matrix argument of layout 'A' (panels are strided views of the matrix, the most
+    general code)."""
+    import numba
+    from fastinit.kernels import householder_cuda as H
+    out = []
+    vec = numba.types.Array(numba.float64, 1, "A")
+    for dt in (numba.float32, numba.float64):
+        mat = numba.types.Array(dt, 2, "A")
+        for name, kernel, argtypes in (
+                ("panel_qr", H.panel_qr, (mat, mat, vec, vec)),
+                ("reflectors_from_columns", H.reflectors_from_columns, (mat, mat, vec, vec)),
+                ("unit_lower", H.unit_lower, (mat, mat)),
+                ("larft_from_gram", H.larft_from_gram, (mat, vec, mat))):
+            out.append((f"householder.{name}[{dt}]", kernel, argtypes, True))
     return out
 
 
@@ -117,7 +137,7 @@ def test_kernels_assemble_for_sm90(monkeypatch, tmp_path):
     monkeypatch.setattr(dispatcher, "get_current_device", lambda: _SM90())
     report, spills = [], []
     sigs = _signatures()
-    assert len(sigs) == 19
+    assert len(sigs) == 19 + 8  # the elementwise kernels, the Householder panel kernels
     for name, kernel, argtypes, fma_allowed in sigs:
         ptx, _ = cuda.compile_ptx(kernel.py_func, argtypes, cc=(9, 0))
         path = tmp_path / (re.sub(r"\W", "_", name) + ".ptx")
@@ -129,7 +149,7 @@ def test_kernels_assemble_for_sm90(monkeypatch, tmp_path):
         stores = [int(v) for v in re.findall(r"(\d+) bytes spill stores", r.stderr)]
         loads = [int(v) for v in re.findall(r"(\d+) bytes spill loads", r.stderr)]
         assert regs and stores and loads, r.stderr
-        report.append(f"{name:34s} registers {max(map(int, regs)):3d}  spill stores "
+        report.append(f"{name:46s} registers {max(map(int, regs)):3d}  spill stores "
                       f"{sum(stores)}  spill loads {sum(loads)}")
         if sum(stores) or sum(loads):
             spills.append(name)
@@ -219,3 +239,45 @@ def test_cpu_torch_tensor_stays_on_the_cpu():
     fi.uniform_(b, seed=3)
     assert (b.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
             == fi.uniform((4, 5), seed=3, dtype="bfloat16")).all()
+
+
+# --- orthogonal on the GPU without a GPU -----------------------------------------------------
+
+def test_orthogonal_device_cuda_without_cupy_names_cupy(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy -> ImportError
+    with pytest.raises(RuntimeError, match="CuPy, which is not installed"):
+        fi.orthogonal((8, 4), seed=0, device="cuda")
+    with pytest.raises(RuntimeError, match="CuPy, which is not installed"):
+        fi.delta_orthogonal((3, 3, 4, 6), seed=0, device="cuda")
+    # a GPU target passes its checks, then the computation needs CuPy (its array module)
+    with pytest.raises(RuntimeError, match="CuPy, which is not installed"):
+        fi.orthogonal_(_FakeCudaArray((8, 4), "<f4"), seed=0)
+    with pytest.raises(RuntimeError, match="CuPy, which is not installed"):
+        fi.delta_orthogonal_(_FakeCudaArray((3, 3, 4, 6), "<f4"), seed=0)
+
+
+def test_orthogonal_device_cuda_without_driver_names_the_driver(monkeypatch):
+    def no_driver():
+        raise RuntimeError("cudaErrorInsufficientDriver")
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(
+        runtime=types.SimpleNamespace(getDeviceCount=no_driver)))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    _numba_cuda()
+    with pytest.raises(RuntimeError, match="no CUDA driver or GPU"):
+        fi.orthogonal((8, 8), seed=0, device="cuda")
+    with pytest.raises(RuntimeError, match="no CUDA driver or GPU"):
+        fi.orthogonal_(_FakeCudaArray((8, 4), "<f4"), seed=0)
+
+
+def test_orthogonal_gpu_target_bad_input_before_any_import(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    with pytest.raises(ValueError, match="gain"):
+        fi.orthogonal_(_FakeCudaArray((8, 4), "<f4"), gain=float("nan"), seed=0)
+    with pytest.raises(ValueError, match="method"):
+        fi.orthogonal_(_FakeCudaArray((8, 4), "<f4"), method="svd", seed=0)
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        fi.orthogonal_(_FakeCudaArray((8,), "<f4"), seed=0)
+    with pytest.raises(TypeError, match="out must have dtype"):
+        fi.orthogonal_(_FakeCudaArray((8, 4), "<i4"), seed=0)
+    with pytest.raises(ValueError, match="read-only"):
+        fi.orthogonal_(_FakeCudaArray((8, 4), "<f4", readonly=True), seed=0)
