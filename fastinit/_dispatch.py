@@ -9,6 +9,7 @@ import numpy as np
 from ._checks import BFLOAT16, as_target, check_region
 from .kernels import cpu
 
+_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 _OUTCODE = {np.dtype(np.float32): cpu.OUT_F32, np.dtype(np.float16): cpu.OUT_F16,
             BFLOAT16: cpu.OUT_BF16}
 
@@ -105,10 +106,14 @@ def fill(arr, gshape, bounds, plan, key, stream):
     kind, params = plan
     params = np.asarray(params, np.float64)
     flat, base, ostride, rshape, rstart, gstride = _geometry(arr, gshape, bounds)
-    if arr.dtype == np.float64:
-        cpu.fill_f64(flat, base, ostride, rshape, rstart, gstride, key, stream, kind, params)
-    elif arr.dtype == np.uint32:
+    if arr.dtype == np.uint32:  # random_bits (its plan is ignored)
         cpu.fill_bits(flat, base, ostride, rshape, rstart, gstride, key, stream)
+    elif kind == cpu.CONSTANT:  # the value is exact in every dtype (constant_plan rounded it)
+        uint = _UINT[arr.itemsize]
+        value = np.array(params[0]).astype(arr.dtype).view(uint)[()]
+        cpu.fill_value(flat.view(uint), base, ostride, rshape, rstart, gstride, value)
+    elif arr.dtype == np.float64:
+        cpu.fill_f64(flat, base, ostride, rshape, rstart, gstride, key, stream, kind, params)
     else:
         code = _OUTCODE[arr.dtype]
         if code != cpu.OUT_F32:
@@ -121,7 +126,8 @@ def fill(arr, gshape, bounds, plan, key, stream):
 
 def constant_plan(value, dtype):
     """The value rounded once into ``dtype`` (exact in the float32/float64 tile)."""
-    v = np.array(value, np.float64).astype(dtype)
+    with np.errstate(over="ignore"):  # beyond the dtype's range is inf, as in torch
+        v = np.array(value, np.float64).astype(dtype)
     return cpu.CONSTANT, [float(v)]
 
 
