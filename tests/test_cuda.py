@@ -47,7 +47,7 @@ def test_cuda_kernels_under_the_simulator():
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
     r = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/cuda"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     print(r.stdout[-6000:])
     print(r.stderr[-3000:])
     assert r.returncode == 0, "the simulator tests failed (output above)"
