@@ -10,8 +10,7 @@ from ._checks import BFLOAT16, as_target, check_region
 from .kernels import cpu
 
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
-_OUTCODE = {np.dtype(np.float32): cpu.OUT_F32, np.dtype(np.float16): cpu.OUT_F16,
-            BFLOAT16: cpu.OUT_BF16}
+_OUTCODE = {np.dtype(np.float16): cpu.OUT_F16, BFLOAT16: cpu.OUT_BF16}
 
 
 def region_shape(bounds):
@@ -114,11 +113,11 @@ def fill(arr, gshape, bounds, plan, key, stream):
         cpu.fill_value(flat.view(uint), base, ostride, rshape, rstart, gstride, value)
     elif arr.dtype == np.float64:
         cpu.fill_f64(flat, base, ostride, rshape, rstart, gstride, key, stream, kind, params)
+    elif arr.dtype == np.float32:
+        cpu.fill_f32(flat, base, ostride, rshape, rstart, gstride, key, stream, kind, params)
     else:
-        code = _OUTCODE[arr.dtype]
-        if code != cpu.OUT_F32:
-            flat = flat.view(np.uint16)
-        cpu.fill_f32(flat, base, ostride, rshape, rstart, gstride, key, stream, kind, params, code)
+        cpu.fill_half(flat.view(np.uint16), base, ostride, rshape, rstart, gstride, key, stream,
+                      kind, params, _OUTCODE[arr.dtype])
     return arr
 
 

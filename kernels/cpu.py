@@ -2,10 +2,11 @@
 
 Every driver fills a *region* of a global row-major tensor into a target described by a flat
 1-D view of its memory, a base offset and per-dimension strides in elements (any sign). The
-region is cut into work items of at most ``CHUNK`` consecutive elements of one row; each item
-generates whole Philox blocks into a small tile (aligned to the block grid, so the values are
-those of the global indices whatever the cut) and stores them with the target's stride. Work
-items, not threads, are the unit, so thread count and scheduling never change a bit.
+region is cut into work items of at most ``CHUNK`` consecutive elements of one row. An item
+writes its whole Philox blocks straight into the target and the partial blocks at its ends
+through a scratch block (computed whole, so the values are those of the global indices
+whatever the cut). Work items, not threads, are the unit, so thread count and scheduling never
+change a bit.
 """
 import numpy as np
 from numba import njit, prange
@@ -18,10 +19,13 @@ from .philox import (
 
 driver = njit(parallel=True, cache=True, error_model="numpy")
 helper = njit(inline="always", cache=True, error_model="numpy")
+# not inlined: compiled once, called for the whole blocks of a work item and, into a scratch
+# block, for the partial blocks at its ends (inlining every call tripled the compile time)
+units = njit(cache=True, error_model="numpy")
 
-CHUNK = 4096  # elements per work item: a float32 tile of 16 KiB stays in L1
+CHUNK = 4096  # elements per work item (a normal item's 16 KiB word tile stays in L1)
 
-# unsigned tile offsets: a signed index costs a wraparound check that blocks vectorization
+# unsigned offsets: a signed index costs a wraparound check that blocks vectorization
 ONE, TWO, THREE, FOUR = u64(1), u64(2), u64(3), u64(4)
 
 # what a driver generates (``kind``) and the meaning of ``params`` for each
@@ -30,8 +34,7 @@ UNIFORM = 1       # params = low, high - low, threshold (a value >= threshold be
 NORMAL = 2        # params = mean, std
 TRUNC_NORMAL = 3  # params = mean, std, a, b, Phi(alpha), Phi(-beta), Phi(beta) - Phi(alpha)
 
-# how a float32 tile is stored (``outcode``)
-OUT_F32 = 0
+# the 16-bit formats of fill_half (``outcode``)
 OUT_F16 = 1
 OUT_BF16 = 2
 
@@ -64,140 +67,192 @@ def _items(rshape):
 
 
 @helper
-def _trunc_f32(w, mean, std, a, b, p_lo, q_hi, mass):
-    u, v = open_uniform_pair_u32(w)
-    return np.float32(truncated_normal(u, v, mean, std, a, b, p_lo, q_hi, mass))
+def _cut(g, n, per):
+    """Split elements ``g ... g + n - 1`` at the grid of units of ``per`` elements.
+
+    Returns ``head`` (the elements before the first whole unit) and ``units`` (the number of
+    whole units after it); the rest, ``n - head - per * units``, is the tail.
+    """
+    head = min(n, (per - g % per) % per)
+    return head, (n - head) // per
 
 
 @helper
-def _gen_f32(kind, params, k0, k1, s0, s1, block0, nblocks, tile):
-    """Fill ``tile[:4 * nblocks]`` with the float32 values of blocks ``block0 ...``."""
+def _words(words, block0, nblocks, k0, k1, s0, s1):
+    """``words[:4 * nblocks]`` = the raw words of blocks ``block0 ...``."""
+    for j in range(u64(nblocks)):
+        x0, x1, x2, x3 = philox_block(u64(block0) + j, s0, s1, k0, k1)
+        words[FOUR * j] = x0
+        words[FOUR * j + ONE] = x1
+        words[FOUR * j + TWO] = x2
+        words[FOUR * j + THREE] = x3
+
+
+@helper
+def _uniform_f32(w, low, span, top):
+    v = uniform_f32(w) * span + low
+    return low if v >= top else v
+
+
+@units
+def _blocks_f32(kind, params, out, o, b0, nb, k0, k1, s0, s1):
+    """The ``4 * nb`` float32 values of blocks ``b0 ...`` into ``out[o:]``.
+
+    Element ``i`` of the global tensor takes word ``i``; normal: words ``2p, 2p + 1`` give
+    elements ``2p, 2p + 1``. Values go straight into the target as they are made, so that the
+    stores overlap the arithmetic (through a tile they came in bursts that stalled on memory:
+    1.7x slower for uniform). Normal and truncated normal take two passes, the words into an
+    L1 tile and then the transform: Philox runs in 64-bit lanes and the transforms in 32-bit
+    or float64 ones, and fused they all ran at the narrower width (1.9x slower for normal).
+    """
+    o = u64(o)
     if kind == UNIFORM:
         low = np.float32(params[0])
         span = np.float32(params[1])
         top = np.float32(params[2])
-        for j in range(u64(nblocks)):
-            x0, x1, x2, x3 = philox_block(u64(block0) + j, s0, s1, k0, k1)
-            v0 = uniform_f32(x0) * span + low
-            v1 = uniform_f32(x1) * span + low
-            v2 = uniform_f32(x2) * span + low
-            v3 = uniform_f32(x3) * span + low
-            tile[FOUR * j] = low if v0 >= top else v0
-            tile[FOUR * j + ONE] = low if v1 >= top else v1
-            tile[FOUR * j + TWO] = low if v2 >= top else v2
-            tile[FOUR * j + THREE] = low if v3 >= top else v3
-    elif kind == NORMAL:
+        for q in range(u64(nb)):
+            x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
+            j = o + FOUR * q
+            out[j] = _uniform_f32(x0, low, span, top)
+            out[j + ONE] = _uniform_f32(x1, low, span, top)
+            out[j + TWO] = _uniform_f32(x2, low, span, top)
+            out[j + THREE] = _uniform_f32(x3, low, span, top)
+        return
+    words = np.empty(4 * nb, np.uint32)
+    _words(words, b0, nb, k0, k1, s0, s1)
+    if kind == NORMAL:
         mean = np.float32(params[0])
         std = np.float32(params[1])
-        for j in range(u64(nblocks)):
-            x0, x1, x2, x3 = philox_block(u64(block0) + j, s0, s1, k0, k1)
-            z0, z1 = box_muller_f32(x0, x1)
-            z2, z3 = box_muller_f32(x2, x3)
-            tile[FOUR * j] = z0 * std + mean
-            tile[FOUR * j + ONE] = z1 * std + mean
-            tile[FOUR * j + TWO] = z2 * std + mean
-            tile[FOUR * j + THREE] = z3 * std + mean
+        for p in range(u64(2 * nb)):
+            z0, z1 = box_muller_f32(words[TWO * p], words[TWO * p + ONE])
+            out[o + TWO * p] = z0 * std + mean
+            out[o + TWO * p + ONE] = z1 * std + mean
     else:  # TRUNC_NORMAL, in float64 then rounded once
         mean, std, a, b = params[0], params[1], params[2], params[3]
         p_lo, q_hi, mass = params[4], params[5], params[6]
-        for j in range(u64(nblocks)):
-            x0, x1, x2, x3 = philox_block(u64(block0) + j, s0, s1, k0, k1)
-            tile[FOUR * j] = _trunc_f32(x0, mean, std, a, b, p_lo, q_hi, mass)
-            tile[FOUR * j + ONE] = _trunc_f32(x1, mean, std, a, b, p_lo, q_hi, mass)
-            tile[FOUR * j + TWO] = _trunc_f32(x2, mean, std, a, b, p_lo, q_hi, mass)
-            tile[FOUR * j + THREE] = _trunc_f32(x3, mean, std, a, b, p_lo, q_hi, mass)
+        for j in range(u64(4 * nb)):
+            u, v = open_uniform_pair_u32(words[j])
+            out[o + j] = np.float32(truncated_normal(u, v, mean, std, a, b, p_lo, q_hi, mass))
 
 
-@helper
-def _gen_f64(kind, params, k0, k1, s0, s1, block0, nblocks, tile):
-    """Fill ``tile[:2 * nblocks]`` with the float64 values of blocks ``block0 ...``."""
+@units
+def _blocks_f64(kind, params, out, o, b0, nb, k0, k1, s0, s1):
+    """The ``2 * nb`` float64 values of blocks ``b0 ...`` into ``out[o:]``: block ``b`` gives
+    elements ``2b`` and ``2b + 1`` (words ``x0, x1`` and ``x2, x3``)."""
+    o = u64(o)
     if kind == UNIFORM:
         low, span, top = params[0], params[1], params[2]
-        for j in range(u64(nblocks)):
-            x0, x1, x2, x3 = philox_block(u64(block0) + j, s0, s1, k0, k1)
+        for q in range(u64(nb)):
+            x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
             v0 = uniform_f64(join64(x0, x1)) * span + low
             v1 = uniform_f64(join64(x2, x3)) * span + low
-            tile[TWO * j] = low if v0 >= top else v0
-            tile[TWO * j + ONE] = low if v1 >= top else v1
+            out[o + TWO * q] = low if v0 >= top else v0
+            out[o + TWO * q + ONE] = low if v1 >= top else v1
     elif kind == NORMAL:
         mean, std = params[0], params[1]
-        for j in range(u64(nblocks)):
-            x0, x1, x2, x3 = philox_block(u64(block0) + j, s0, s1, k0, k1)
+        for q in range(u64(nb)):
+            x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
             z0, z1 = box_muller_f64(join64(x0, x1), join64(x2, x3))
-            tile[TWO * j] = z0 * std + mean
-            tile[TWO * j + ONE] = z1 * std + mean
+            out[o + TWO * q] = z0 * std + mean
+            out[o + TWO * q + ONE] = z1 * std + mean
     else:
         mean, std, a, b = params[0], params[1], params[2], params[3]
         p_lo, q_hi, mass = params[4], params[5], params[6]
-        for j in range(u64(nblocks)):
-            x0, x1, x2, x3 = philox_block(u64(block0) + j, s0, s1, k0, k1)
-            u, v = open_uniform_pair_u64(join64(x0, x1))
-            tile[TWO * j] = truncated_normal(u, v, mean, std, a, b, p_lo, q_hi, mass)
-            u, v = open_uniform_pair_u64(join64(x2, x3))
-            tile[TWO * j + ONE] = truncated_normal(u, v, mean, std, a, b, p_lo, q_hi, mass)
+        words = np.empty(4 * nb, np.uint32)
+        _words(words, b0, nb, k0, k1, s0, s1)
+        for j in range(u64(2 * nb)):
+            u, v = open_uniform_pair_u64(join64(words[TWO * j], words[TWO * j + ONE]))
+            out[o + j] = truncated_normal(u, v, mean, std, a, b, p_lo, q_hi, mass)
 
 
 @helper
-def _store(out, o, step, tile, first, n):
-    """``out[o + j * step] = tile[first + j]``; the slice form vectorizes when contiguous.
-
-    Offsets are relative to the lowest address of the target, so every index is >= 0 and can
-    be unsigned (a signed index costs a wraparound check that blocks vectorization).
-    """
-    if step == 1:
-        out[o:o + n] = tile[first:first + n]
-    else:
-        for j in range(n):
-            out[u64(o + j * step)] = tile[u64(first + j)]
+def _span(blocks, per, scratch, kind, params, out, o, g, n, k0, k1, s0, s1):
+    """Elements ``g ... g + n - 1`` into ``out[o:o + n]``: the whole blocks (``per`` elements
+    each) straight in, the partial ones at both ends through ``scratch`` (one block)."""
+    head, nb = _cut(g, n, per)
+    if head > 0:
+        blocks(kind, params, scratch, 0, g // per, 1, k0, k1, s0, s1)
+        for j in range(head):
+            out[o + j] = scratch[g % per + j]
+    blocks(kind, params, out, o + head, (g + head) // per, nb, k0, k1, s0, s1)
+    done = head + per * nb
+    if done < n:
+        blocks(kind, params, scratch, 0, (g + done) // per, 1, k0, k1, s0, s1)
+        for j in range(n - done):
+            out[o + done + j] = scratch[j]
 
 
 @helper
-def _store_f32(out, o, step, tile, first, n, outcode):
-    """Store ``tile[first:first + n]`` at ``out[o + j * step]``, rounding to the target format."""
-    if outcode == OUT_F32:
-        _store(out, o, step, tile, first, n)
-    elif outcode == OUT_BF16:
-        for j in range(n):
-            out[u64(o + j * step)] = f32_to_bf16_bits(tile[u64(first + j)])
-    else:
-        for j in range(n):
-            out[u64(o + j * step)] = f32_to_f16_bits(tile[u64(first + j)])
+def _put(out, o, step, tile, n):
+    """``out[o + j * step] = tile[j]``, with unsigned offsets (``o + j * step`` is >= 0 even
+    when ``step`` is negative), so no wraparound check blocks vectorization."""
+    for j in range(n):
+        out[u64(o + j * step)] = tile[j]
 
 
 @driver
-def fill_f32(out, base, ostride, rshape, rstart, gstride, key, stream, kind, params, outcode):
-    """Fill a region with float32-generated values (float32, float16 or bfloat16 target).
+def fill_f32(out, base, ostride, rshape, rstart, gstride, key, stream, kind, params):
+    """Fill a region of a float32 target (``out``: a flat view of its memory).
 
-    ``out`` is a flat float32 (``OUT_F32``) or uint16 (``OUT_F16``/``OUT_BF16``) view of the
-    target's memory; ``key`` and ``stream`` are pairs of uint32 words.
+    ``key`` and ``stream`` are pairs of uint32 words; ``kind`` and ``params`` say what is
+    generated (see the constants above). Rows contiguous in memory are written in place; other
+    targets take a tile per work item and a strided copy.
     """
     k0, k1 = u32(key[0]), u32(key[1])
     s0, s1 = u32(stream[0]), u32(stream[1])
-    last = rshape.size - 1
+    step = ostride[rshape.size - 1]
     total, nchunk = _items(rshape)
     for w in prange(total):
         g, o, n = _work_item(w, nchunk, base, ostride, rshape, rstart, gstride)
-        first = g % 4
-        nblocks = (first + n + 3) // 4
-        tile = np.empty(4 * nblocks, np.float32)
-        _gen_f32(kind, params, k0, k1, s0, s1, g // 4, nblocks, tile)
-        _store_f32(out, o, ostride[last], tile, first, n, outcode)
+        scratch = np.empty(4, np.float32)
+        if step == 1:
+            _span(_blocks_f32, 4, scratch, kind, params, out, o, g, n, k0, k1, s0, s1)
+        else:
+            tile = np.empty(n, np.float32)
+            _span(_blocks_f32, 4, scratch, kind, params, tile, 0, g, n, k0, k1, s0, s1)
+            _put(out, o, step, tile, n)
+
+
+@driver
+def fill_half(out, base, ostride, rshape, rstart, gstride, key, stream, kind, params, outcode):
+    """Fill a region of a float16 (``OUT_F16``) or bfloat16 (``OUT_BF16``) target.
+
+    ``out`` is a flat uint16 view of its memory. The float32 values go through a tile and are
+    rounded once on the way out.
+    """
+    k0, k1 = u32(key[0]), u32(key[1])
+    s0, s1 = u32(stream[0]), u32(stream[1])
+    step = ostride[rshape.size - 1]
+    total, nchunk = _items(rshape)
+    for w in prange(total):
+        g, o, n = _work_item(w, nchunk, base, ostride, rshape, rstart, gstride)
+        scratch = np.empty(4, np.float32)
+        tile = np.empty(n, np.float32)
+        _span(_blocks_f32, 4, scratch, kind, params, tile, 0, g, n, k0, k1, s0, s1)
+        if outcode == OUT_BF16:
+            for j in range(n):
+                out[u64(o + j * step)] = f32_to_bf16_bits(tile[j])
+        else:
+            for j in range(n):
+                out[u64(o + j * step)] = f32_to_f16_bits(tile[j])
 
 
 @driver
 def fill_f64(out, base, ostride, rshape, rstart, gstride, key, stream, kind, params):
-    """Fill a region of a float64 target (two 64-bit draws per Philox block)."""
+    """Fill a region of a float64 target (two 64-bit draws per Philox block), as ``fill_f32``."""
     k0, k1 = u32(key[0]), u32(key[1])
     s0, s1 = u32(stream[0]), u32(stream[1])
-    last = rshape.size - 1
+    step = ostride[rshape.size - 1]
     total, nchunk = _items(rshape)
     for w in prange(total):
         g, o, n = _work_item(w, nchunk, base, ostride, rshape, rstart, gstride)
-        first = g % 2
-        nblocks = (first + n + 1) // 2
-        tile = np.empty(2 * nblocks, np.float64)
-        _gen_f64(kind, params, k0, k1, s0, s1, g // 2, nblocks, tile)
-        _store(out, o, ostride[last], tile, first, n)
+        scratch = np.empty(2, np.float64)
+        if step == 1:
+            _span(_blocks_f64, 2, scratch, kind, params, out, o, g, n, k0, k1, s0, s1)
+        else:
+            tile = np.empty(n, np.float64)
+            _span(_blocks_f64, 2, scratch, kind, params, tile, 0, g, n, k0, k1, s0, s1)
+            _put(out, o, step, tile, n)
 
 
 @driver
@@ -219,26 +274,36 @@ def fill_value(out, base, ostride, rshape, rstart, gstride, value):
                 out[u64(o + j * step)] = value
 
 
+@units
+def _blocks_bits(kind, params, out, o, b0, nb, k0, k1, s0, s1):
+    """The ``4 * nb`` raw words of blocks ``b0 ...`` into ``out[o:]`` (``kind`` and
+    ``params`` unused: the signature of the other ``_blocks_*``)."""
+    o = u64(o)
+    for q in range(u64(nb)):
+        x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
+        out[o + FOUR * q] = x0
+        out[o + FOUR * q + ONE] = x1
+        out[o + FOUR * q + TWO] = x2
+        out[o + FOUR * q + THREE] = x3
+
+
 @driver
 def fill_bits(out, base, ostride, rshape, rstart, gstride, key, stream):
-    """Fill a region of a uint32 target with the raw Philox4x32-10 words."""
+    """Fill a region of a uint32 target with the raw Philox4x32-10 words, as ``fill_f32``."""
     k0, k1 = u32(key[0]), u32(key[1])
     s0, s1 = u32(stream[0]), u32(stream[1])
-    last = rshape.size - 1
+    step = ostride[rshape.size - 1]
     total, nchunk = _items(rshape)
+    params = np.empty(0, np.float64)
     for w in prange(total):
         g, o, n = _work_item(w, nchunk, base, ostride, rshape, rstart, gstride)
-        first = g % 4
-        nblocks = (first + n + 3) // 4
-        tile = np.empty(4 * nblocks, np.uint32)
-        block0 = u64(g // 4)
-        for j in range(u64(nblocks)):
-            x0, x1, x2, x3 = philox_block(block0 + j, s0, s1, k0, k1)
-            tile[FOUR * j] = x0
-            tile[FOUR * j + ONE] = x1
-            tile[FOUR * j + TWO] = x2
-            tile[FOUR * j + THREE] = x3
-        _store(out, o, ostride[last], tile, first, n)
+        scratch = np.empty(4, np.uint32)
+        if step == 1:
+            _span(_blocks_bits, 4, scratch, 0, params, out, o, g, n, k0, k1, s0, s1)
+        else:
+            tile = np.empty(n, np.uint32)
+            _span(_blocks_bits, 4, scratch, 0, params, tile, 0, g, n, k0, k1, s0, s1)
+            _put(out, o, step, tile, n)
 
 
 SPARSE_GROUP = 64  # columns per work item of zero_sparse: a row's words come as whole blocks

@@ -25,7 +25,7 @@ from numba import config, cuda
 from . import philox
 from .philox import f32, f64, u64
 
-OUT_F32 = 0   # same codes as cpu.py: how a float32 value is stored
+OUT_F32 = 0   # how a float32 value is stored (16-bit codes as in cpu.py)
 OUT_F16 = 1
 OUT_BF16 = 2
 

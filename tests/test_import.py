@@ -54,7 +54,7 @@ def test_drivers_are_cached_on_disk():
     cache = _kernels_dir() / "__pycache__"
     assert cache.is_dir()
     index = sorted(p.name for p in cache.glob("cpu.*.nbi"))
-    for driver in ("fill_f32", "fill_f64", "fill_bits", "zero_sparse"):
+    for driver in ("fill_f32", "fill_half", "fill_f64", "fill_bits", "zero_sparse"):
         assert any(n.startswith(f"cpu.{driver}-") for n in index), (driver, index)
         # and at least one compiled object per index
         assert any(p.name.startswith(f"cpu.{driver}-") for p in cache.glob("cpu.*.nbc")), driver
