@@ -377,14 +377,18 @@ def box_muller_f64(xr, xa):
 
 # --- normal quantile (AS 241, PPND16) and the truncated normal ---------------------------------
 
-@scalar
-def normal_quantile_lower(p):
-    """``Phi^-1(p)`` in float64 for ``0 < p <= 0.5`` (Wichura's AS 241, about 1e-16 relative).
+CENTRAL_LIMIT = -0.425  # AS 241's central region: p - 1/2 >= -0.425 (for p <= 1/2)
 
-    ``p`` must be a normal float64 (>= 2.2e-308). All three branches of AS 241 are evaluated
-    and one selected (the two tail branches share one Horner pass over selected
-    coefficients), so a loop over elements vectorizes.
-    """
+
+@scalar
+def quantile_is_central(p):
+    """Whether AS 241 takes its central branch for ``p``."""
+    return p - 0.5 >= CENTRAL_LIMIT
+
+
+@scalar
+def normal_quantile_central(p):
+    """AS 241's central branch: ``Phi^-1(p)`` for ``|p - 1/2| <= 0.425``."""
     q = p - 0.5
     r = 0.180625 - q * q
     num = (((((((2.5090809287301226727e+03 * r + 3.3430575583588128105e+04) * r
@@ -395,7 +399,16 @@ def normal_quantile_lower(p):
                 + 3.9307895800092710610e+04) * r + 2.1213794301586595867e+04) * r
               + 5.3941960214247511077e+03) * r + 6.8718700749205790830e+02) * r
             + 4.2313330701600911252e+01) * r + 1.0)
-    central = q * num / den
+    return q * num / den
+
+
+@scalar
+def normal_quantile_tail(p):
+    """AS 241's tail branches: ``Phi^-1(p)`` for ``p < 0.075`` (``p`` a normal float64).
+
+    The two tail branches share one Horner pass over selected coefficients, so that a loop
+    over elements vectorizes.
+    """
     t = math.sqrt(-log_f64(p))
     near = t <= 5.0
     t = t - (1.6 if near else 5.0)
@@ -415,26 +428,53 @@ def normal_quantile_lower(p):
     den = den * t + (1.67638483018380384940e+00 if near else 1.36929880922735805310e-01)
     den = den * t + (2.05319162663775882187e+00 if near else 5.99832206555887937690e-01)
     den = den * t + 1.0
-    tail = -(num / den)
-    return central if q >= -0.425 else tail
+    return -(num / den)
+
+
+@scalar
+def normal_quantile_lower(p):
+    """``Phi^-1(p)`` in float64 for ``0 < p <= 0.5`` (Wichura's AS 241, about 1e-16 relative).
+
+    ``p`` must be a normal float64 (>= 2.2e-308). Both branches are evaluated and one selected
+    (no data-dependent branch, so that a loop over elements vectorizes); the CPU drivers
+    instead take the central branch for all and redo the few tail elements.
+    """
+    central = normal_quantile_central(p)
+    tail = normal_quantile_tail(p)
+    return central if quantile_is_central(p) else tail
+
+
+@scalar
+def trunc_tail_prob(u, v, p_lo, q_hi, mass):
+    """The smaller tail probability of a truncated-normal draw and whether it is the lower.
+
+    ``u`` and ``v = 1 - u`` are given separately, each exact, so that both tails keep their
+    precision: ``p = Phi(alpha) + u * mass`` and ``q = Phi(-beta) + v * mass`` are the lower and
+    upper tail probabilities of the same point (``mass = Phi(beta) - Phi(alpha)``).
+    """
+    p = p_lo + u * mass
+    q = q_hi + v * mass
+    lower = p <= q
+    return (p if lower else q), lower
+
+
+@scalar
+def trunc_from_quantile(z, lower, mean, std, lo, hi):
+    """``mean + std * z`` (``z`` negated for an upper tail), clamped to [lo, hi] against
+    rounding."""
+    z = z if lower else -z
+    x = mean + std * z
+    return min(max(x, lo), hi)
 
 
 @scalar
 def truncated_normal(u, v, mean, std, lo, hi, p_lo, q_hi, mass):
     """A normal(mean, std) truncated to [lo, hi] by inverse CDF, in float64.
 
-    ``u`` and ``v = 1 - u`` are given separately, each exact, so that both tails keep their
-    precision: ``p = Phi(alpha) + u * mass`` and ``q = Phi(-beta) + v * mass`` are the lower and
-    upper tail probabilities of the same point (``mass = Phi(beta) - Phi(alpha)``), and the
-    quantile is taken from the smaller one. The result is clamped to [lo, hi] against rounding.
+    The quantile is taken from the smaller tail probability (:func:`trunc_tail_prob`).
     """
-    p = p_lo + u * mass
-    q = q_hi + v * mass
-    lower = p <= q
-    z = normal_quantile_lower(p if lower else q)
-    z = z if lower else -z
-    x = mean + std * z
-    return min(max(x, lo), hi)
+    pp, lower = trunc_tail_prob(u, v, p_lo, q_hi, mass)
+    return trunc_from_quantile(normal_quantile_lower(pp), lower, mean, std, lo, hi)
 
 
 @scalar
