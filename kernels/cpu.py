@@ -217,11 +217,26 @@ def _span(blocks, per, scratch, kind, params, out, o, g, n, k0, k1, s0, s1):
 
 
 @helper
-def _put(out, o, step, tile, n):
-    """``out[o + j * step] = tile[j]``, with unsigned offsets (``o + j * step`` is >= 0 even
-    when ``step`` is negative), so no wraparound check blocks vectorization."""
-    for j in range(n):
-        out[u64(o + j * step)] = tile[j]
+def _plan(key, stream, ostride, rshape):
+    """Key and stream words, the innermost target stride and the work items of a driver."""
+    total, nchunk = _items(rshape)
+    return (u32(key[0]), u32(key[1]), u32(stream[0]), u32(stream[1]),
+            ostride[rshape.size - 1], total, nchunk)
+
+
+@helper
+def _item(blocks, per, kind, params, out, o, step, g, n, k0, k1, s0, s1):
+    """Elements ``g ... g + n - 1`` at ``out[o + j * step]``: straight in when the row is
+    contiguous, else through a tile and a strided copy (with unsigned offsets: ``o + j * step``
+    is >= 0 even when ``step`` is negative, and a signed index costs a wraparound check)."""
+    scratch = np.empty(per, out.dtype)
+    if step == 1:
+        _span(blocks, per, scratch, kind, params, out, o, g, n, k0, k1, s0, s1)
+    else:
+        tile = np.empty(n, out.dtype)
+        _span(blocks, per, scratch, kind, params, tile, 0, g, n, k0, k1, s0, s1)
+        for j in range(n):
+            out[u64(o + j * step)] = tile[j]
 
 
 @driver
@@ -229,22 +244,12 @@ def fill_f32(out, base, ostride, rshape, rstart, gstride, key, stream, kind, par
     """Fill a region of a float32 target (``out``: a flat view of its memory).
 
     ``key`` and ``stream`` are pairs of uint32 words; ``kind`` and ``params`` say what is
-    generated (see the constants above). Rows contiguous in memory are written in place; other
-    targets take a tile per work item and a strided copy.
+    generated (see the constants above).
     """
-    k0, k1 = u32(key[0]), u32(key[1])
-    s0, s1 = u32(stream[0]), u32(stream[1])
-    step = ostride[rshape.size - 1]
-    total, nchunk = _items(rshape)
+    k0, k1, s0, s1, step, total, nchunk = _plan(key, stream, ostride, rshape)
     for w in prange(total):
         g, o, n = _work_item(w, nchunk, base, ostride, rshape, rstart, gstride)
-        scratch = np.empty(4, np.float32)
-        if step == 1:
-            _span(_blocks_f32, 4, scratch, kind, params, out, o, g, n, k0, k1, s0, s1)
-        else:
-            tile = np.empty(n, np.float32)
-            _span(_blocks_f32, 4, scratch, kind, params, tile, 0, g, n, k0, k1, s0, s1)
-            _put(out, o, step, tile, n)
+        _item(_blocks_f32, 4, kind, params, out, o, step, g, n, k0, k1, s0, s1)
 
 
 @driver
@@ -254,15 +259,11 @@ def fill_half(out, base, ostride, rshape, rstart, gstride, key, stream, kind, pa
     ``out`` is a flat uint16 view of its memory. The float32 values go through a tile and are
     rounded once on the way out.
     """
-    k0, k1 = u32(key[0]), u32(key[1])
-    s0, s1 = u32(stream[0]), u32(stream[1])
-    step = ostride[rshape.size - 1]
-    total, nchunk = _items(rshape)
+    k0, k1, s0, s1, step, total, nchunk = _plan(key, stream, ostride, rshape)
     for w in prange(total):
         g, o, n = _work_item(w, nchunk, base, ostride, rshape, rstart, gstride)
-        scratch = np.empty(4, np.float32)
         tile = np.empty(n, np.float32)
-        _span(_blocks_f32, 4, scratch, kind, params, tile, 0, g, n, k0, k1, s0, s1)
+        _item(_blocks_f32, 4, kind, params, tile, 0, 1, g, n, k0, k1, s0, s1)
         if outcode == OUT_BF16:
             for j in range(n):
                 out[u64(o + j * step)] = f32_to_bf16_bits(tile[j])
@@ -274,19 +275,10 @@ def fill_half(out, base, ostride, rshape, rstart, gstride, key, stream, kind, pa
 @driver
 def fill_f64(out, base, ostride, rshape, rstart, gstride, key, stream, kind, params):
     """Fill a region of a float64 target (two 64-bit draws per Philox block), as ``fill_f32``."""
-    k0, k1 = u32(key[0]), u32(key[1])
-    s0, s1 = u32(stream[0]), u32(stream[1])
-    step = ostride[rshape.size - 1]
-    total, nchunk = _items(rshape)
+    k0, k1, s0, s1, step, total, nchunk = _plan(key, stream, ostride, rshape)
     for w in prange(total):
         g, o, n = _work_item(w, nchunk, base, ostride, rshape, rstart, gstride)
-        scratch = np.empty(2, np.float64)
-        if step == 1:
-            _span(_blocks_f64, 2, scratch, kind, params, out, o, g, n, k0, k1, s0, s1)
-        else:
-            tile = np.empty(n, np.float64)
-            _span(_blocks_f64, 2, scratch, kind, params, tile, 0, g, n, k0, k1, s0, s1)
-            _put(out, o, step, tile, n)
+        _item(_blocks_f64, 2, kind, params, out, o, step, g, n, k0, k1, s0, s1)
 
 
 @driver
@@ -324,20 +316,11 @@ def _blocks_bits(kind, params, out, o, b0, nb, k0, k1, s0, s1):
 @driver
 def fill_bits(out, base, ostride, rshape, rstart, gstride, key, stream):
     """Fill a region of a uint32 target with the raw Philox4x32-10 words, as ``fill_f32``."""
-    k0, k1 = u32(key[0]), u32(key[1])
-    s0, s1 = u32(stream[0]), u32(stream[1])
-    step = ostride[rshape.size - 1]
-    total, nchunk = _items(rshape)
+    k0, k1, s0, s1, step, total, nchunk = _plan(key, stream, ostride, rshape)
     params = np.empty(0, np.float64)
     for w in prange(total):
         g, o, n = _work_item(w, nchunk, base, ostride, rshape, rstart, gstride)
-        scratch = np.empty(4, np.uint32)
-        if step == 1:
-            _span(_blocks_bits, 4, scratch, 0, params, out, o, g, n, k0, k1, s0, s1)
-        else:
-            tile = np.empty(n, np.uint32)
-            _span(_blocks_bits, 4, scratch, 0, params, tile, 0, g, n, k0, k1, s0, s1)
-            _put(out, o, step, tile, n)
+        _item(_blocks_bits, 4, 0, params, out, o, step, g, n, k0, k1, s0, s1)
 
 
 SPARSE_GROUP = 64  # columns per work item of zero_sparse: a row's words come as whole blocks
