@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 import fastinit as fi
+from fastinit.kernels import cpu
 
 torch = None  # an optional peer, imported by the benchmarks that use it (it is slow to import)
 
@@ -167,6 +168,47 @@ class Headline:
 
     def track_fill(self, fill):
         return ns_per_element(self.fn, self.buf.size, self.repeats)
+
+
+@njit(cache=True)
+def _repeat_blocks(kind, params, tile, reps):
+    """``reps`` fills of the L1-resident ``tile`` by the kernel's own block function."""
+    nb = tile.size // 4
+    for r in range(reps):
+        if kind < 0:
+            cpu._blocks_bits(0, params, tile.view(np.uint32), 0, r * nb, nb, np.uint32(1),
+                             np.uint32(2), np.uint32(0), np.uint32(0))
+        else:
+            cpu._blocks_f32(kind, params, tile, 0, r * nb, nb, np.uint32(1), np.uint32(2),
+                            np.uint32(0), np.uint32(0))
+
+
+class ComputeFloor:
+    """The arithmetic floor: one core filling a 16 KiB float32 tile that stays in L1, by the
+    kernels' own block functions, in ns per element (per 32-bit word for ``philox``).
+
+    On two cores the arithmetic of an in-place fill costs about half of this; compared with
+    the write floor of ``Headline`` it says whether a family is bound by memory or by
+    arithmetic (README, "Measured on the development machine")."""
+
+    params = [["philox", "uniform", "normal", "trunc_normal"]]
+    param_names = ["kernel"]
+    unit = "ns/element"
+    repeats = 7
+    REPS = 2000  # tile fills per sample: 8.2M elements
+
+    def setup(self, kernel):
+        from fastinit import _dispatch
+        plans = {"philox": (-1, [0.0]), "uniform": _dispatch.uniform_plan(-0.1, 0.1, np.float32),
+                 "normal": _dispatch.normal_plan(0.0, 0.02),
+                 "trunc_normal": _dispatch.trunc_normal_plan(0.0, 1.0, -2.0, 2.0)}
+        kind, params = plans[kernel]
+        self.args = (kind, np.asarray(params, np.float64), np.empty(4096, np.float32))
+        _repeat_blocks(*self.args, 1)  # compile (or load from the cache)
+
+    def track_one_core_in_cache(self, kernel):
+        return ns_per_element(lambda: _repeat_blocks(*self.args, self.REPS),
+                              self.REPS * self.args[2].size, self.repeats)
 
 
 class HeadlineAllocating:
