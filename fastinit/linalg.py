@@ -64,6 +64,8 @@ class Steps:
     - ``unit_lower(panel, v)``: the explicit V of a factored panel.
     - ``larft(gram, tau, t)``: ``T`` from ``gram = V^T V``.
     - ``subtract(c, d)``: ``c -= d``.
+    - ``subtract_product(c, a, b)`` (optional): ``c -= a @ b`` in place, one BLAS call with
+      ``beta = 1``; without it the update goes through a tile and ``subtract``.
     """
 
     xp: object
@@ -72,6 +74,7 @@ class Steps:
     unit_lower: Callable
     larft: Callable
     subtract: Callable
+    subtract_product: Callable = None
 
 
 def _row_major(fn):
@@ -106,17 +109,18 @@ def cpu_steps():
     use, not at ``import fastinit``)."""
     global _CPU_STEPS
     if _CPU_STEPS is None:
+        from . import _blas
         from .kernels import householder as hh
         _CPU_STEPS = Steps(np, _fortran_v(hh.panel_qr), _fortran_v(hh.reflectors_from_columns),
                            _fortran_v(hh.unit_lower), hh.larft_from_gram,
-                           _row_major(hh.subtract_))
+                           _row_major(hh.subtract_), _blas.subtract_product)
     return _CPU_STEPS
 
 
 class Workspace:
     """The buffers of one blocked factorization of an ``m x ncols`` matrix ``a``: V
-    (m x b), ``W = T V^T C`` (b x ncols) and one tile of ``V W`` (``tile_elements`` at most),
-    O(m b + b n) in all."""
+    (m x b), ``W = T V^T C`` (b x ncols) and, without an in-place product, one tile of
+    ``V W`` (``tile_elements`` at most), O(m b + b n) in all."""
 
     def __init__(self, xp, a, nb):
         m, ncols = a.shape
@@ -133,7 +137,15 @@ class Workspace:
         elements = min(TILE_ELEMENTS_MAX, max(TILE_ELEMENTS, m * ncols // 32))
         long = ncols if self.row_major else m
         self.tile = max(1, elements // max(long, 1))
-        self.tmp = xp.empty(self.tile * long, dt)
+        self._tmp_shape = (self.tile * long, dt)
+        self._tmp = None
+
+    @property
+    def tmp(self):
+        """The update tile, allocated on first use (never with ``subtract_product``)."""
+        if self._tmp is None:
+            self._tmp = self.xp.empty(*self._tmp_shape)
+        return self._tmp
 
     def v(self, rows, b):
         """The ``rows x b`` block of V, Fortran-contiguous (each reflector one contiguous run,
@@ -153,8 +165,9 @@ def t_factor(v, tau, work, steps):
 
 def apply_block(c, v, t, work, steps, transpose):
     """``C <- (I - V T V^T) C``, or with ``T^T`` when ``transpose``: ``W = T (V^T C)`` in two
-    products, then ``C -= V W`` tile by tile (rows of a row-major ``C``, columns of a
-    column-major one)."""
+    products, then ``C -= V W``: in place in one BLAS call where the steps have
+    ``subtract_product``, else tile by tile (rows of a row-major ``C``, columns of a
+    column-major one) through the workspace and ``subtract``."""
     xp = steps.xp
     m, ncols = c.shape
     b = v.shape[1]
@@ -162,7 +175,9 @@ def apply_block(c, v, t, work, steps, transpose):
     w2 = work.w2[:b, :ncols]
     xp.matmul(v.T, c, out=w)
     xp.matmul(t.T if transpose else t, w, out=w2)
-    if work.row_major:
+    if steps.subtract_product is not None:
+        steps.subtract_product(c, v, w2)
+    elif work.row_major:
         for r0 in range(0, m, work.tile):
             r1 = min(m, r0 + work.tile)
             tmp = work.tmp[:(r1 - r0) * ncols].reshape(r1 - r0, ncols)

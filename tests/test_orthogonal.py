@@ -12,6 +12,7 @@
 
 Panel widths are set small (``nb``) where a test wants many blocks at a small size.
 """
+import dataclasses
 import importlib
 import math
 
@@ -22,7 +23,7 @@ import scipy.linalg
 from scipy import stats
 
 import fastinit as fi
-from fastinit import linalg
+from fastinit import _blas, linalg
 
 orth_mod = importlib.import_module("fastinit.orthogonal")  # (fi.orthogonal is the function)
 
@@ -418,3 +419,58 @@ def test_bad_in_place_targets_untouched():
     with pytest.raises(ValueError, match="fan_in"):
         fi.delta_orthogonal_(out[:, :, :3].copy().reshape(3, 4, 3))
     assert np.all(out == 7.25)
+
+
+# --- the in-place update C -= V W through NumPy's BLAS, and the tile path without it ------------
+
+def _layouts(rng, shape, dtype):
+    """The same matrix C-ordered, F-ordered, and as a block of larger C and F matrices."""
+    x = rng.standard_normal(shape).astype(dtype)
+    big_c = np.zeros((shape[0] + 3, shape[1] + 5), dtype)
+    big_f = np.zeros((shape[0] + 3, shape[1] + 5), dtype, order="F")
+    out = []
+    for base in (None, big_c, big_f):
+        if base is None:
+            out += [x.copy(), np.asfortranarray(x)]
+        else:
+            v = base[2:2 + shape[0], 1:1 + shape[1]]
+            v[...] = x
+            out.append(v)
+    return out
+
+
+@pytest.mark.skipif(_blas.subtract_product is None,
+                    reason="NumPy is not linked against its bundled OpenBLAS")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mnk", [(7, 5, 3), (1, 5, 3), (7, 1, 3), (7, 5, 1), (40, 1, 4),
+                                 (65, 33, 16)])
+def test_subtract_product_matches_numpy(dtype, mnk):
+    m, n, k = mnk
+    rng = np.random.default_rng(m * 100 + n * 10 + k)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    for c in _layouts(rng, (m, n), dtype):
+        for a in _layouts(rng, (m, k), dtype):
+            for b in _layouts(rng, (k, n), dtype):
+                want = c.astype(np.float64) - a.astype(np.float64) @ b.astype(np.float64)
+                got = c.copy(order="K") if c.base is None else c
+                before = None if c.base is None else c.base.copy()
+                _blas.subtract_product(got, a, b)
+                np.testing.assert_allclose(got, want, atol=tol)
+                if before is not None:  # nothing outside the block was written
+                    mask = np.ones(c.base.shape, bool)
+                    mask[2:2 + m, 1:1 + n] = False
+                    assert np.array_equal(c.base[mask], before[mask])
+
+
+def test_tile_path_without_in_place_product(monkeypatch):
+    # the update through the workspace tile and `subtract` (NumPy without its bundled
+    # OpenBLAS) gives the same Q up to rounding, for both methods
+    kw = dict(dtype="float64", seed=5)
+    want = {m: fi.orthogonal((300, 200), method=m, **kw) for m in ("reflectors", "qr")}
+    steps = dataclasses.replace(linalg.cpu_steps(), subtract_product=None)
+    monkeypatch.setattr(linalg, "_CPU_STEPS", steps)
+    for method, ref in want.items():
+        got = fi.orthogonal((300, 200), method=method, **kw)
+        np.testing.assert_allclose(got, ref, atol=1e-12)
+        q, r = linalg.qr(got)
+        np.testing.assert_allclose(q @ r, got, atol=1e-12)
