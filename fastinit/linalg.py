@@ -15,9 +15,10 @@ with ``V`` the unit lower trapezoidal matrix of the ``v_j`` and ``T`` upper tria
 unblocked QR of a panel (``geqr2``), then ``C <- (I - V T^T V^T) C`` on the columns to its
 right. Q is formed backwards, block by block: ``C <- (I - V T V^T) C`` on the columns already
 formed, and the block's own columns are ``([I; 0] - V T V_1^T) diag(s)`` (``V_1`` the top
-``b x b`` of ``V``, ``s`` a column scaling), all matrix products. Every update goes tile by
-tile through a workspace of about 1/32 of the matrix, so the peak memory is the matrix plus
-O((m + n) * PANEL_WIDTH) plus that tile.
+``b x b`` of ``V``, ``s`` a column scaling), all matrix products. The update ``C -= V W`` is
+one in-place GEMM where NumPy's bundled OpenBLAS is there (``fastinit._blas``), else it goes
+tile by tile through a workspace of about 1/32 of the matrix; the peak memory is the matrix
+plus O((m + n) * PANEL_WIDTH) (plus that tile).
 
 References
 ----------
@@ -41,7 +42,7 @@ import numpy as np
 # the T factor and the block's own columns and O(b n) more workspace; 192 and 256 are within
 # the noise of 128, which keeps the peak memory lower (output + 22% at 4096).
 PANEL_WIDTH = 128
-# the update C -= V W goes through a tile (NumPy has no in-place GEMM) of 1/32 of the matrix,
+# without an in-place GEMM, the update C -= V W goes through a tile of 1/32 of the matrix,
 # clamped to [TILE_ELEMENTS, TILE_ELEMENTS_MAX]: few, large products (a BLAS call pays a thread
 # start and barrier), with the tile a small fraction of the output
 TILE_ELEMENTS = 1 << 18
