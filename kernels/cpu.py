@@ -78,15 +78,18 @@ def _cut(g, n, per):
     return head, (n - head) // per
 
 
-@helper
-def _words(words, block0, nblocks, k0, k1, s0, s1):
-    """``words[:4 * nblocks]`` = the raw words of blocks ``block0 ...``."""
-    for j in range(u64(nblocks)):
-        x0, x1, x2, x3 = philox_block(u64(block0) + j, s0, s1, k0, k1)
-        words[FOUR * j] = x0
-        words[FOUR * j + ONE] = x1
-        words[FOUR * j + TWO] = x2
-        words[FOUR * j + THREE] = x3
+@units
+def _blocks_bits(kind, params, out, o, b0, nb, k0, k1, s0, s1):
+    """The ``4 * nb`` raw words of blocks ``b0 ...`` into ``out[o:]`` (``kind`` and
+    ``params`` unused: the signature of the other ``_blocks_*``). Also the first pass of the
+    normal and truncated-normal blocks."""
+    o = u64(o)
+    for q in range(u64(nb)):
+        x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
+        out[o + FOUR * q] = x0
+        out[o + FOUR * q + ONE] = x1
+        out[o + FOUR * q + TWO] = x2
+        out[o + FOUR * q + THREE] = x3
 
 
 @helper
@@ -161,7 +164,7 @@ def _blocks_f32(kind, params, out, o, b0, nb, k0, k1, s0, s1):
             out[j + THREE] = _uniform_f32(x3, low, span, top)
         return
     words = np.empty(4 * nb, np.uint32)
-    _words(words, b0, nb, k0, k1, s0, s1)
+    _blocks_bits(0, params, words, 0, b0, nb, k0, k1, s0, s1)
     if kind == NORMAL:
         mean = np.float32(params[0])
         std = np.float32(params[1])
@@ -195,22 +198,24 @@ def _blocks_f64(kind, params, out, o, b0, nb, k0, k1, s0, s1):
             out[o + TWO * q + ONE] = z1 * std + mean
     else:  # TRUNC_NORMAL, as in _blocks_f32
         words = np.empty(4 * nb, np.uint32)
-        _words(words, b0, nb, k0, k1, s0, s1)
+        _blocks_bits(0, params, words, 0, b0, nb, k0, k1, s0, s1)
         _trunc_normal(out, o, words, 2 * nb, True, params)
 
 
 @helper
-def _span(blocks, per, scratch, kind, params, out, o, g, n, k0, k1, s0, s1):
+def _span(blocks, per, kind, params, out, o, g, n, k0, k1, s0, s1):
     """Elements ``g ... g + n - 1`` into ``out[o:o + n]``: the whole blocks (``per`` elements
-    each) straight in, the partial ones at both ends through ``scratch`` (one block)."""
+    each) straight in, the partial ones at both ends through a scratch block."""
     head, nb = _cut(g, n, per)
     if head > 0:
+        scratch = np.empty(per, out.dtype)
         blocks(kind, params, scratch, 0, g // per, 1, k0, k1, s0, s1)
         for j in range(head):
             out[o + j] = scratch[g % per + j]
     blocks(kind, params, out, o + head, (g + head) // per, nb, k0, k1, s0, s1)
     done = head + per * nb
     if done < n:
+        scratch = np.empty(per, out.dtype)
         blocks(kind, params, scratch, 0, (g + done) // per, 1, k0, k1, s0, s1)
         for j in range(n - done):
             out[o + done + j] = scratch[j]
@@ -229,12 +234,11 @@ def _item(blocks, per, kind, params, out, o, step, g, n, k0, k1, s0, s1):
     """Elements ``g ... g + n - 1`` at ``out[o + j * step]``: straight in when the row is
     contiguous, else through a tile and a strided copy (with unsigned offsets: ``o + j * step``
     is >= 0 even when ``step`` is negative, and a signed index costs a wraparound check)."""
-    scratch = np.empty(per, out.dtype)
     if step == 1:
-        _span(blocks, per, scratch, kind, params, out, o, g, n, k0, k1, s0, s1)
+        _span(blocks, per, kind, params, out, o, g, n, k0, k1, s0, s1)
     else:
         tile = np.empty(n, out.dtype)
-        _span(blocks, per, scratch, kind, params, tile, 0, g, n, k0, k1, s0, s1)
+        _span(blocks, per, kind, params, tile, 0, g, n, k0, k1, s0, s1)
         for j in range(n):
             out[u64(o + j * step)] = tile[j]
 
@@ -298,19 +302,6 @@ def fill_value(out, base, ostride, rshape, rstart, gstride, value):
         else:
             for j in range(n):
                 out[u64(o + j * step)] = value
-
-
-@units
-def _blocks_bits(kind, params, out, o, b0, nb, k0, k1, s0, s1):
-    """The ``4 * nb`` raw words of blocks ``b0 ...`` into ``out[o:]`` (``kind`` and
-    ``params`` unused: the signature of the other ``_blocks_*``)."""
-    o = u64(o)
-    for q in range(u64(nb)):
-        x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
-        out[o + FOUR * q] = x0
-        out[o + FOUR * q + ONE] = x1
-        out[o + FOUR * q + TWO] = x2
-        out[o + FOUR * q + THREE] = x3
 
 
 @driver
