@@ -104,6 +104,34 @@ def _fortran_v(fn):
     return call
 
 
+def _span(x):
+    """``(span, ld)`` with ``x[r, j] == span[r * ld + j]``: the memory from the first to the
+    last element of a 2-D ``x`` whose rows are contiguous, as a 1-D contiguous array (a copy
+    of ``x`` when its rows are not contiguous)."""
+    m, b = x.shape
+    item = x.itemsize
+    s0, s1 = x.strides
+    if (b > 1 and s1 != item) or (m > 1 and (s0 < b * item or s0 % item)):
+        x = np.ascontiguousarray(x)
+        s0 = b * item
+    ld = s0 // item if m > 1 else b
+    return np.lib.stride_tricks.as_strided(x, ((m - 1) * ld + b,), (item,)), ld
+
+
+def _reflectors(hh):
+    """The CPU ``reflectors`` step: the kernel for the layout of ``v`` (row-major: the panel
+    row by row; column-major: column by column), on the panel's span of memory."""
+    def call(src, v, tau, beta):
+        m = src.shape[0]
+        if v.flags.c_contiguous:
+            span, ld = _span(src)
+            hh.reflectors_rows(span, ld, m, v, tau, beta)
+        else:
+            span, ld = _span(src.T)
+            hh.reflectors_cols(span, ld, m, v.T, tau, beta)
+    return call
+
+
 _CPU_STEPS = None
 
 
@@ -114,9 +142,8 @@ def cpu_steps():
     if _CPU_STEPS is None:
         from . import _blas
         from .kernels import householder as hh
-        _CPU_STEPS = Steps(np, _fortran_v(hh.panel_qr), _fortran_v(hh.reflectors_from_columns),
-                           _fortran_v(hh.unit_lower), hh.larft_from_gram,
-                           _row_major(hh.subtract_), _blas.subtract_product)
+        _CPU_STEPS = Steps(np, _fortran_v(hh.panel_qr), _reflectors(hh), hh.unit_lower,
+                           hh.larft_from_gram, _row_major(hh.subtract_), _blas.subtract_product)
     return _CPU_STEPS
 
 
@@ -150,9 +177,12 @@ class Workspace:
             self._tmp = self.xp.empty(*self._tmp_shape)
         return self._tmp
 
-    def v(self, rows, b):
-        """The ``rows x b`` block of V, Fortran-contiguous (each reflector one contiguous run,
-        the layout the panel kernels are compiled for)."""
+    def v(self, rows, b, row_major=False):
+        """The ``rows x b`` block of V: Fortran-contiguous (each reflector one contiguous run,
+        what the panel QR works in), or C-contiguous for a block copied from the panel of a
+        row-major matrix (the copy then runs along rows on both sides)."""
+        if row_major:
+            return self._v[:rows * b].reshape(rows, b)
         return self._v[:rows * b].reshape(b, rows).T
 
 
@@ -166,17 +196,19 @@ def t_factor(v, tau, work, steps):
     return t
 
 
-def apply_block(c, v, t, work, steps, transpose):
+def apply_block(c, v, t, work, steps, transpose, zero_rows=0):
     """``C <- (I - V T V^T) C``, or with ``T^T`` when ``transpose``: ``W = T (V^T C)`` in two
     products, then ``C -= V W``: in place in one BLAS call where the steps have
     ``subtract_product``, else tile by tile (rows of a row-major ``C``, columns of a
-    column-major one) through the workspace and ``subtract``."""
+    column-major one) through the workspace and ``subtract``. The first ``zero_rows`` rows of
+    ``C``, known to be zero, are left out of ``V^T C``."""
     xp = steps.xp
     m, ncols = c.shape
     b = v.shape[1]
     w = work.w[:b, :ncols]
     w2 = work.w2[:b, :ncols]
-    xp.matmul(v.T, c, out=w)
+    z = min(zero_rows, m)
+    xp.matmul(v[z:].T, c[z:], out=w)
     xp.matmul(t.T if transpose else t, w, out=w2)
     if steps.subtract_product is not None:
         steps.subtract_product(c, v, w2)
@@ -235,11 +267,12 @@ def form_q(a, k, panel, steps, nb=PANEL_WIDTH, work=None):
         a[k:ncols, k:ncols][idx, idx] = 1
     for i in reversed(range(0, k, nb)):
         b = min(nb, k - i)
-        v = work.v(m - i, b)
+        v = work.v(m - i, b, work.row_major)
         tau, scale = panel(a[i:, i:i + b], v, i)
         t = t_factor(v, tau, work, steps)
         if i + b < ncols:
-            apply_block(a[i:, i + b:], v, t, work, steps, transpose=False)
+            # rows i .. i+b of the columns formed so far are still zero
+            apply_block(a[i:, i + b:], v, t, work, steps, transpose=False, zero_rows=b)
         tm = work.tm[:b, :b]
         xp.matmul(t, v[:b].T, out=tm)
         tm *= -xp.asarray(scale, a.dtype)[None, :]

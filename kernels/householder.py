@@ -3,10 +3,12 @@
 The blocked algorithm itself (trailing updates and the forming of Q as matrix products) runs on
 the host, in ``fastinit.linalg``; what is here are its panel steps:
 
-- ``reflectors_from_columns``: every column of a panel its own reflector (LAPACK ``larfg`` on
-  ``panel[j:, j]``), all columns independent, written as explicit unit lower trapezoidal ``V``.
-  This is the whole "factorization" of the ``reflectors`` method of ``fastinit.orthogonal``
-  (Stewart 1980): the reflectors are drawn, not computed from a matrix.
+- ``reflectors_rows`` / ``reflectors_cols``: every column of a row-major / column-major panel
+  its own reflector (LAPACK ``larfg`` on ``panel[j:, j]``), all columns independent, written as
+  explicit unit lower trapezoidal ``V`` of the same layout. This is the whole "factorization"
+  of the ``reflectors`` method of ``fastinit.orthogonal`` (Stewart 1980): the reflectors are
+  drawn, not computed from a matrix. The panel comes as the contiguous span of memory it lies
+  in, so its rows (columns) compile as contiguous loads.
 - ``panel_qr``: the unblocked Householder QR of a panel (LAPACK ``geqr2``), leaving R and V in
   the panel (LAPACK's layout) and the explicit ``V`` in a workspace.
 - ``unit_lower``: the explicit ``V`` of a panel factored earlier.
@@ -16,7 +18,8 @@ the host, in ``fastinit.linalg``; what is here are its panel steps:
   goes through a tile).
 
 Sums of squares and dot products accumulate in float64 for float32 data; norms are scaled by
-the largest magnitude so float64 data never overflows. No argument checking here.
+the largest magnitude where float64 squares could overflow or underflow. No argument checking
+here.
 
 References
 ----------
@@ -34,8 +37,8 @@ serial = njit(cache=True, error_model="numpy")
 
 
 def _typed(pattern):
-    """``njit`` with one signature per data type, every 2-D array of layout 'A' except the
-    explicit V, which the host keeps Fortran-contiguous (``T[::1, :]``).
+    """``njit`` with one signature per data type (``T`` in ``pattern``), slices of the matrix
+    of layout 'A', the workspaces contiguous.
 
     Serial on purpose: these kernels run between BLAS calls, and Numba's OpenMP workers keep
     spinning after a parallel region while OpenBLAS's threads want the same two cores (measured:
@@ -45,7 +48,8 @@ def _typed(pattern):
 
     A slice of a panel or a workspace is C- or F-contiguous or neither depending on where it
     sits; lazily typed kernels would compile a specialization for each (a dozen per kernel).
-    Explicit 'A' signatures accept all of them with one compiled body per data type. This
+    Explicit 'A' signatures accept all of them with one compiled body per data type (the hot
+    loops of the reflectors take the panel's span of memory instead, 1-D contiguous). This
     module is imported on the first call of ``fastinit.linalg`` (not by ``import fastinit``),
     so the signatures compile (or load from the disk cache) then.
     """
@@ -77,50 +81,110 @@ def _larfg(alpha, scale, sumsq):
     return beta, tau, 1.0 / (a - b)
 
 
-@_typed("void(T[:, :], T[::1, :], float64[:], float64[:])")
-def reflectors_from_columns(src, v, tau, beta):
-    """Reflector ``j`` from ``src[j:, j]`` for every column ``j`` of ``src`` (m x b), each
-    column on its own: ``v`` (m x b) gets the explicit unit lower trapezoidal ``V``, ``tau``
-    and ``beta`` (``H_j src[j:, j] = beta_j e_1``) the scalars. ``src`` is only read.
+# A column's sum of squares, taken unscaled in float64, is exact enough and cannot overflow or
+# underflow inside [SUMSQ_MIN, SUMSQ_MAX] (with |alpha| <= ALPHA_MAX, so alpha^2 + sumsq is
+# safe too): always for float32 data, and for float64 data unless its entries pass ~1e150 or
+# the whole column is below ~1e-135. Outside, the column is redone scaled by its largest
+# magnitude, LAPACK's way.
+SUMSQ_MIN = 2.0 ** -900
+SUMSQ_MAX = 2.0 ** 1000
+ALPHA_MAX = 2.0 ** 500
+
+
+@scalar
+def _reflector(col, sumsq):
+    """``larfg`` of the column ``col = (alpha, x2)`` given ``sumsq = ||x2||^2`` summed
+    unscaled: ``(beta, tau, f)`` with ``v = (1, x2 * f)``."""
+    alpha = np.float64(col[0])
+    if SUMSQ_MIN <= sumsq <= SUMSQ_MAX and abs(alpha) <= ALPHA_MAX:
+        return _larfg(alpha, 1.0, sumsq)
+    # exact zeros, or float64 entries whose squares leave the range: scale first
+    scale = 0.0
+    for r in range(col.size):
+        scale = max(scale, abs(np.float64(col[r])))
+    if scale == 0.0:
+        return 0.0, 0.0, 0.0
+    ssq = 0.0
+    for r in range(1, col.size):
+        x = np.float64(col[r]) / scale
+        ssq += x * x
+    beta, tau, f = _larfg(alpha, scale, ssq)
+    return beta, tau, f / scale
+
+
+@_typed("void(T[::1], int64, int64, T[:, ::1], float64[:], float64[:])")
+def reflectors_rows(span, ld, m, v, tau, beta):
+    """Reflector ``j`` from ``src[j:, j]`` for every column ``j`` of a row-major panel ``src``
+    (m x b, ``src[r, j] = span[r * ld + j]``), each column on its own: ``v`` (m x b,
+    row-major) gets the explicit unit lower trapezoidal ``V``, ``tau`` and ``beta``
+    (``H_j src[j:, j] = beta_j e_1``) the scalars. ``src`` is only read.
+
+    Two passes over rows of contiguous memory: the panel copied into ``v`` while the sums of
+    squares accumulate, then ``v`` scaled in place (from cache).
     """
-    m, b = src.shape
-    for g in range((b + GROUP - 1) // GROUP):
-        j0 = g * GROUP
-        j1 = min(b, j0 + GROUP)
-        scale = np.zeros(GROUP, np.float64)
-        sumsq = np.zeros(GROUP, np.float64)
-        factor = np.zeros(GROUP, np.float64)
-        for r in range(j0, m):
-            for j in range(j0, min(j1, r + 1)):
-                scale[j - j0] = max(scale[j - j0], abs(np.float64(src[r, j])))
-        for r in range(j0 + 1, m):
-            for j in range(j0, min(j1, r)):
-                x = np.float64(src[r, j]) / scale[j - j0]
-                sumsq[j - j0] += x * x
-        for j in range(j0, j1):
-            s = scale[j - j0]
-            if s == 0.0:
-                beta[j], tau[j], factor[j - j0] = 0.0, 0.0, 0.0
-                scale[j - j0] = 1.0
-            else:
-                beta[j], tau[j], factor[j - j0] = _larfg(np.float64(src[j, j]), s, sumsq[j - j0])
-        for r in range(m):
-            for j in range(j0, j1):
-                if r > j:
-                    v[r, j] = np.float64(src[r, j]) / scale[j - j0] * factor[j - j0]
-                elif r == j:
-                    v[r, j] = 1.0
-                else:
-                    v[r, j] = 0.0
+    b = v.shape[1]
+    sumsq = np.zeros(b, np.float64)
+    for r in range(m):
+        row = span[r * ld:r * ld + b]
+        out = v[r]
+        for j in range(b):
+            out[j] = row[j]
+        for j in range(min(r, b)):  # below the diagonal
+            x = np.float64(row[j])
+            sumsq[j] += x * x
+    f = np.empty(b, np.float64)
+    for j in range(b):
+        beta[j], tau[j], f[j] = _reflector(v[j:, j], sumsq[j])
+    for r in range(m):
+        out = v[r]
+        for j in range(min(r, b)):
+            out[j] = np.float64(out[j]) * f[j]
+        if r < b:
+            out[r] = 1.0
+            for j in range(r + 1, b):
+                out[j] = 0.0
 
 
-@_typed("void(T[:, :], T[::1, :])")
+@njit(["float64(float32[::1], float32[::1])", "float64(float64[::1], float64[::1])"],
+      cache=True, error_model="numpy", fastmath={"reassoc"})
+def _copy_sumsq(src, dst):
+    """``dst[:] = src``, returning ``sum(src**2)`` in float64 (reassociated: vectorized)."""
+    s = 0.0
+    for r in range(src.size):
+        x = src[r]
+        dst[r] = x
+        s += np.float64(x) * np.float64(x)
+    return s
+
+
+@_typed("void(T[::1], int64, int64, T[:, ::1], float64[:], float64[:])")
+def reflectors_cols(span, ld, m, vt, tau, beta):
+    """:func:`reflectors_rows` for a column-major panel (``src[r, j] = span[j * ld + r]``),
+    ``vt`` the transpose of V (b x m, so each reflector is one contiguous row)."""
+    b = vt.shape[0]
+    for j in range(b):
+        col = span[j * ld:j * ld + m]
+        out = vt[j]
+        for r in range(j):
+            out[r] = 0.0
+        out[j] = col[j]
+        sumsq = _copy_sumsq(col[j + 1:], out[j + 1:])
+        beta[j], tau[j], f = _reflector(out[j:], sumsq)
+        for r in range(j + 1, m):
+            out[r] = np.float64(out[r]) * f
+        out[j] = 1.0
+
+
+@njit([f"void({t}[:, :], {t}{v})" for t in ("float32", "float64")
+       for v in ("[:, ::1]", "[::1, :]")], cache=True, error_model="numpy")
 def unit_lower(panel, v):
-    """The explicit unit lower trapezoidal ``V`` of a factored panel (V below its diagonal)."""
+    """The explicit unit lower trapezoidal ``V`` of a factored panel (V below its diagonal),
+    ``v`` row- or column-major (swept row by row, a group of columns at a time for the
+    latter, so both sides run along cache lines)."""
     m, b = panel.shape
-    for g in range((b + GROUP - 1) // GROUP):
-        j0 = g * GROUP
-        j1 = min(b, j0 + GROUP)
+    width = b if v.strides[1] == v.itemsize else GROUP
+    for j0 in range(0, b, width):
+        j1 = min(b, j0 + width)
         for r in range(m):
             for j in range(j0, j1):
                 if r > j:
@@ -200,15 +264,25 @@ def larft_from_gram(gram, tau, t):
     .. math:: T_{jj} = \\tau_j,\\quad T_{0:j,\\,j} = -\\tau_j\\, T_{0:j,\\,0:j}\\, (V^T V)_{0:j,\\,j}
     """
     b = tau.size
+    # column c of T as row c of tt, so the sums run as vectorized updates (same terms, same
+    # order as the dot products of the formula)
+    tt = np.zeros((b, b), np.float64)
+    acc = np.empty(b, np.float64)
     for j in range(b):
-        for r in range(j + 1, b):
-            t[r, j] = 0.0
-        t[j, j] = tau[j]
         for r in range(j):
-            acc = 0.0
-            for c in range(r, j):
-                acc += np.float64(t[r, c]) * np.float64(gram[c, j])
-            t[r, j] = -np.float64(tau[j]) * acc
+            acc[r] = 0.0
+        for c in range(j):
+            g = np.float64(gram[c, j])
+            row = tt[c]
+            for r in range(c + 1):
+                acc[r] += row[r] * g
+        tj = np.float64(tau[j])
+        for r in range(j):
+            tt[j, r] = -tj * acc[r]
+        tt[j, j] = tj
+    for r in range(b):
+        for j in range(b):
+            t[r, j] = tt[j, r]
 
 
 @_typed("void(T[:, :], T[:, :])")

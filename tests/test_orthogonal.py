@@ -152,6 +152,59 @@ def test_orchestration_runs_on_pluggable_numpy_steps():
     np.testing.assert_allclose(mine[0], H.qr_unblocked(a)[0], atol=1e-12)
 
 
+def _panel(rows, b, dtype, order, scale, seed):
+    """A panel inside a larger matrix (so its rows or columns are strided), with a zero column,
+    a column whose only non-zero is on the diagonal, and entries times ``scale``."""
+    g = np.random.default_rng(seed).standard_normal((rows + 3, b + 5)) * scale
+    if b > 2:
+        g[:, 1] = 0.0
+        g[3:, 2] = 0.0
+    big = np.array(g, dtype, order=order)
+    return big[3:, 5:]
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1.0), (np.float32, 1e-30),
+                                          (np.float64, 1.0), (np.float64, 1e200),
+                                          (np.float64, 1e-200), (np.float64, 1e-160)])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("rows, b", [(40, 16), (300, 37), (9, 1), (1, 1), (5, 5)])
+def test_reflector_step_matches_reference(dtype, scale, order, rows, b):
+    # the CPU reflectors step on a row-major panel (V row-major) and a column-major one (V
+    # column-major), against larfg in float64; scales where float64 squares overflow or
+    # underflow take the scaled path
+    src = _panel(rows, b, dtype, order, scale, seed=rows + b)
+    work = linalg.Workspace(np, src, b)
+    v = work.v(rows, b, row_major=order == "C")
+    tau, beta = np.full(b, np.nan), np.full(b, np.nan)
+    before = src.copy()
+    linalg.cpu_steps().reflectors(src, v, tau, beta)
+    assert np.array_equal(src, before)
+    ref_v, ref_tau, ref_beta = np.zeros((rows, b)), np.zeros(b), np.zeros(b)
+    # larfg commutes with scaling (v and tau unchanged, beta scaled): the reference runs on
+    # unit-sized data, where its own plain norm is safe
+    H.reflectors(src.astype(np.float64) / scale, ref_v, ref_tau, ref_beta)
+    ref_beta *= scale
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(tau, ref_tau, rtol=rtol, atol=0)
+    np.testing.assert_allclose(beta, ref_beta, rtol=rtol, atol=0)
+    np.testing.assert_allclose(v, ref_v, rtol=rtol, atol=rtol * np.abs(ref_v).max())
+    assert np.array_equal(v == 0, ref_v == 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_larft_matches_reference(dtype):
+    rng = np.random.default_rng(8)
+    v = np.tril(rng.standard_normal((60, 37)), -1) + np.eye(60, 37)
+    tau = 2.0 / (v * v).sum(axis=0)
+    gram = (v.T @ v).astype(dtype)
+    t, ref = np.full((37, 37), np.nan, dtype), np.zeros((37, 37))
+    linalg.cpu_steps().larft(gram, tau, t)
+    H.larft(gram.astype(np.float64), tau, ref)
+    np.testing.assert_allclose(t, ref, rtol=1e-5 if dtype == np.float32 else 1e-13,
+                               atol=1e-6 if dtype == np.float32 else 1e-14)
+    assert np.array_equal(np.tril(t, -1), np.zeros_like(t))
+
+
 # --- orthogonal: the algorithm, pinned by the reference -----------------------------------------
 
 def counter_gaussian(rows, cols, seed, stream=0):
