@@ -1,4 +1,5 @@
-"""``C -= A @ B`` in place through the ``?gemm`` of NumPy's own BLAS (``beta = 1``).
+"""In-place products through NumPy's own BLAS: ``C -= A @ B`` (``?gemm`` with ``beta = 1``)
+and ``W <- T W`` with ``T`` triangular (``?trmm``).
 
 NumPy has no in-place matrix product, so without this the blocked QR computes ``A @ B`` into
 a tile and subtracts it in a second, memory-bound pass. NumPy's wheels bundle OpenBLAS as
@@ -6,7 +7,8 @@ a tile and subtracts it in a second, memory-bound pass. NumPy's wheels bundle Op
 ``scipy_dgemm_64_``); calling that very library keeps one BLAS thread pool in the process. (A
 second BLAS, such as SciPy's, alternating with NumPy's makes the two pools spin against each
 other: orthogonal init ran 1.9x slower that way.) Where the library is not found (NumPy built
-against another BLAS), :func:`subtract_product` is None and the tile path runs.
+against another BLAS), :func:`subtract_product` and :func:`triangular_product` are None, and
+the blocked QR falls back on NumPy products through workspaces.
 """
 import ctypes
 import glob
@@ -18,7 +20,8 @@ _INT = ctypes.POINTER(ctypes.c_int64)
 
 
 def _load():
-    """``{dtype: (gemm, ctypes real, pointer type)}`` from NumPy's bundled OpenBLAS, or {}."""
+    """``{dtype: (gemm, trmm, ctypes real, pointer type)}`` from NumPy's bundled OpenBLAS, or
+    {}."""
     libdir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
     paths = sorted(glob.glob(os.path.join(libdir, "libscipy_openblas64_*")))
     if not paths:
@@ -26,14 +29,18 @@ def _load():
     try:
         lib = ctypes.CDLL(paths[0])  # already loaded by NumPy: the same handle
         found = {}
-        for dtype, name, real in ((np.dtype(np.float32), "scipy_sgemm_64_", ctypes.c_float),
-                                  (np.dtype(np.float64), "scipy_dgemm_64_", ctypes.c_double)):
-            fn = getattr(lib, name)
+        for dtype, p, real in ((np.dtype(np.float32), "s", ctypes.c_float),
+                               (np.dtype(np.float64), "d", ctypes.c_double)):
             ptr = ctypes.POINTER(real)
-            fn.argtypes = [ctypes.c_char_p, ctypes.c_char_p, _INT, _INT, _INT, ptr, ptr, _INT,
-                           ptr, _INT, ptr, ptr, _INT]
-            fn.restype = None
-            found[dtype] = (fn, real, ptr)
+            char = ctypes.c_char_p
+            gemm = getattr(lib, f"scipy_{p}gemm_64_")
+            gemm.argtypes = [char, char, _INT, _INT, _INT, ptr, ptr, _INT, ptr, _INT, ptr, ptr,
+                             _INT]
+            gemm.restype = None
+            trmm = getattr(lib, f"scipy_{p}trmm_64_")
+            trmm.argtypes = [char, char, char, char, _INT, _INT, ptr, ptr, _INT, ptr, _INT]
+            trmm.restype = None
+            found[dtype] = (gemm, trmm, real, ptr)
         return found
     except (OSError, AttributeError):
         return {}
@@ -62,18 +69,47 @@ def _subtract_product(c, a, b):
     if not (c.strides[0] == c.itemsize or m == 1):  # row-major: C^T -= B^T A^T
         _subtract_product(c.T, b.T, a.T)
         return c
-    gemm, real, ptr = _GEMM[c.dtype]
+    gemm, _, real, ptr = _GEMM[c.dtype]
     ta, lda = _operand(a)
     tb, ldb = _operand(b)
     ldc = max(1, m, c.strides[1] // c.itemsize if n > 1 else 1)
-
-    def i(v):
-        return ctypes.byref(ctypes.c_int64(v))
-
     alpha, beta = real(-1.0), real(1.0)
-    gemm(ta, tb, i(m), i(n), i(k), ctypes.byref(alpha), a.ctypes.data_as(ptr), i(lda),
-         b.ctypes.data_as(ptr), i(ldb), ctypes.byref(beta), c.ctypes.data_as(ptr), i(ldc))
+    gemm(ta, tb, _i(m), _i(n), _i(k), ctypes.byref(alpha), a.ctypes.data_as(ptr), _i(lda),
+         b.ctypes.data_as(ptr), _i(ldb), ctypes.byref(beta), c.ctypes.data_as(ptr), _i(ldc))
     return c
 
 
+def _triangular_product(t, w, transpose=False):
+    """``w <- t @ w`` (``t.T @ w`` when ``transpose``) in place, ``t`` (b x b) upper
+    triangular (only its upper triangle is read), ``w`` (b x n); a unit stride each."""
+    b, n = w.shape
+    if b == 0 or n == 0:
+        return w
+    if not (w.strides[0] == w.itemsize or b == 1):  # row-major: w^T <- w^T op(t)^T
+        _trmm(b"R", t, not transpose, w.T)
+    else:
+        _trmm(b"L", t, transpose, w)
+    return w
+
+
+def _trmm(side, t, transpose, w):
+    """BLAS ``trmm`` on the column-major ``w``: ``op(t) w`` (side L) or ``w op(t)`` (side R),
+    ``op(t) = t.T`` when ``transpose``, ``t`` upper triangular."""
+    rows, cols = w.shape
+    _, trmm, real, ptr = _GEMM[w.dtype]
+    ta, lda = _operand(t)
+    # BLAS sees the column-major t (upper) or, for a row-major t, t^T (lower)
+    upper = ta == b"N"
+    op = b"T" if transpose == upper else b"N"
+    ldw = max(1, rows, w.strides[1] // w.itemsize if cols > 1 else 1)
+    alpha = real(1.0)
+    trmm(side, b"U" if upper else b"L", op, b"N", _i(rows), _i(cols), ctypes.byref(alpha),
+         t.ctypes.data_as(ptr), _i(lda), w.ctypes.data_as(ptr), _i(ldw))
+
+
+def _i(v):
+    return ctypes.byref(ctypes.c_int64(v))
+
+
 subtract_product = _subtract_product if len(_GEMM) == 2 else None
+triangular_product = _triangular_product if len(_GEMM) == 2 else None

@@ -44,6 +44,15 @@ import numpy as np
 # Re-checked with the in-place update on a 2-core Intel (Rocket Lake class, OpenBLAS on 2
 # threads), median of 3: b = 96: 1.06, 192: 0.99, 256: 1.08.
 PANEL_WIDTH = 128
+# Forming Q alone (orthogonal's reflectors method: no level-2 panel QR, whose cost grows with
+# b) gains from wider panels on large matrices, up to where the workspace (V and W, (m + n) b
+# elements) would pass a tenth of the m x n output: the width is the largest multiple of 32
+# within that, clamped to [PANEL_WIDTH, PANEL_WIDTH_MAX]. Measured with the in-place T W and
+# the reflector step of 12ba831, float32, interleaved in one process (median of 5 at 4096, of
+# 3 at 8192), time relative to b = 128 (4096) and 256 (8192):
+#   4096: b = 96: 1.02, 160: 0.97, 192: 0.96, 256: 0.96 (192 is the tenth's width)
+#   8192: b = 128: 1.14, 192: 1.04, 320: 0.99, 384: 1.00, 512: 1.01
+PANEL_WIDTH_MAX = 256
 # without an in-place GEMM, the update C -= V W goes through a tile of 1/32 of the matrix,
 # clamped to [TILE_ELEMENTS, TILE_ELEMENTS_MAX]: few, large products (a BLAS call pays a thread
 # start and barrier), with the tile a small fraction of the output
@@ -51,6 +60,12 @@ TILE_ELEMENTS = 1 << 18
 TILE_ELEMENTS_MAX = 1 << 22
 
 MODES = ("reduced", "complete", "r")
+
+
+def q_panel_width(m, n):
+    """The panel width for forming the ``m x n`` Q alone (see ``PANEL_WIDTH_MAX``)."""
+    tenth = m * n // (10 * (m + n))
+    return max(PANEL_WIDTH, min(PANEL_WIDTH_MAX, tenth // 32 * 32))
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,9 @@ class Steps:
     - ``subtract(c, d)``: ``c -= d``.
     - ``subtract_product(c, a, b)`` (optional): ``c -= a @ b`` in place, one BLAS call with
       ``beta = 1``; without it the update goes through a tile and ``subtract``.
+    - ``triangular_product(t, w, transpose)`` (optional): ``w <- t w`` (``t^T w``) in place
+      for an upper triangular ``t`` (BLAS ``trmm``: half the work of the product); without it
+      the product goes to a second buffer.
     """
 
     xp: object
@@ -78,6 +96,7 @@ class Steps:
     larft: Callable
     subtract: Callable
     subtract_product: Callable = None
+    triangular_product: Callable = None
 
 
 def _row_major(fn):
@@ -143,14 +162,16 @@ def cpu_steps():
         from . import _blas
         from .kernels import householder as hh
         _CPU_STEPS = Steps(np, _fortran_v(hh.panel_qr), _reflectors(hh), hh.unit_lower,
-                           hh.larft_from_gram, _row_major(hh.subtract_), _blas.subtract_product)
+                           hh.larft_from_gram, _row_major(hh.subtract_), _blas.subtract_product,
+                           _blas.triangular_product)
     return _CPU_STEPS
 
 
 class Workspace:
     """The buffers of one blocked factorization of an ``m x ncols`` matrix ``a``: V
-    (m x b), ``W = T V^T C`` (b x ncols) and, without an in-place product, one tile of
-    ``V W`` (``tile_elements`` at most), O(m b + b n) in all."""
+    (m x b), ``W = T V^T C`` (b x ncols) and, without the in-place products, a second
+    ``b x ncols`` buffer and one tile of ``V W`` (``tile_elements`` at most), O(m b + b n) in
+    all."""
 
     def __init__(self, xp, a, nb):
         m, ncols = a.shape
@@ -161,7 +182,7 @@ class Workspace:
         self.t = xp.empty((nb, nb), dt)
         self.tm = xp.empty((nb, nb), dt)
         self.w = xp.empty((nb, ncols), dt)
-        self.w2 = xp.empty((nb, ncols), dt)
+        self._w2 = None
         # the tile runs along the matrix's contiguous axis: rows of a row-major matrix
         self.row_major = a.strides[0] >= a.strides[1] if a.size else True
         elements = min(TILE_ELEMENTS_MAX, max(TILE_ELEMENTS, m * ncols // 32))
@@ -169,6 +190,13 @@ class Workspace:
         self.tile = max(1, elements // max(long, 1))
         self._tmp_shape = (self.tile * long, dt)
         self._tmp = None
+
+    @property
+    def w2(self):
+        """``T W`` when it cannot be formed in place, allocated on first use."""
+        if self._w2 is None:
+            self._w2 = self.xp.empty_like(self.w)
+        return self._w2
 
     @property
     def tmp(self):
@@ -198,7 +226,8 @@ def t_factor(v, tau, work, steps):
 
 def apply_block(c, v, t, work, steps, transpose, zero_rows=0):
     """``C <- (I - V T V^T) C``, or with ``T^T`` when ``transpose``: ``W = T (V^T C)`` in two
-    products, then ``C -= V W``: in place in one BLAS call where the steps have
+    products (the second in place where the steps have ``triangular_product``), then
+    ``C -= V W``: in place in one BLAS call where the steps have
     ``subtract_product``, else tile by tile (rows of a row-major ``C``, columns of a
     column-major one) through the workspace and ``subtract``. The first ``zero_rows`` rows of
     ``C``, known to be zero, are left out of ``V^T C``."""
@@ -206,10 +235,13 @@ def apply_block(c, v, t, work, steps, transpose, zero_rows=0):
     m, ncols = c.shape
     b = v.shape[1]
     w = work.w[:b, :ncols]
-    w2 = work.w2[:b, :ncols]
     z = min(zero_rows, m)
     xp.matmul(v[z:].T, c[z:], out=w)
-    xp.matmul(t.T if transpose else t, w, out=w2)
+    if steps.triangular_product is not None:
+        w2 = steps.triangular_product(t, w, transpose)
+    else:
+        w2 = work.w2[:b, :ncols]
+        xp.matmul(t.T if transpose else t, w, out=w2)
     if steps.subtract_product is not None:
         steps.subtract_product(c, v, w2)
     elif work.row_major:

@@ -124,7 +124,9 @@ def _haar(a, gain, method, nb=None, steps=None):
     ``steps`` (default: the CPU's) carries the array module ``a`` belongs to and the panel
     kernels: ``fastinit._cuda_linalg.cuda_steps`` runs this same code on the GPU."""
     m, n = a.shape
-    nb = max(1, min(linalg.PANEL_WIDTH if nb is None else nb, n))
+    if nb is None:
+        nb = linalg.q_panel_width(m, n) if method == "reflectors" else linalg.PANEL_WIDTH
+    nb = max(1, min(nb, n))
     steps = linalg.cpu_steps() if steps is None else steps
     xp = steps.xp
     work = linalg.Workspace(xp, a, nb)

@@ -515,12 +515,36 @@ def test_subtract_product_matches_numpy(dtype, mnk):
                     assert np.array_equal(c.base[mask], before[mask])
 
 
+@pytest.mark.skipif(_blas.triangular_product is None,
+                    reason="NumPy is not linked against its bundled OpenBLAS")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("transpose", [False, True])
+@pytest.mark.parametrize("bn", [(5, 7), (1, 4), (4, 1), (1, 1), (13, 30)])
+def test_triangular_product_matches_numpy(dtype, transpose, bn):
+    b, n = bn
+    rng = np.random.default_rng(b * 10 + n)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    for t in _layouts(rng, (b, b), dtype):
+        upper = np.triu(t.astype(np.float64))  # the lower triangle is never read
+        for w in _layouts(rng, (b, n), dtype):
+            want = (upper.T if transpose else upper) @ w.astype(np.float64)
+            got = w.copy(order="K") if w.base is None else w
+            before = None if w.base is None else w.base.copy()
+            assert _blas.triangular_product(t, got, transpose) is got
+            np.testing.assert_allclose(got, want, atol=tol)
+            if before is not None:
+                mask = np.ones(w.base.shape, bool)
+                mask[2:2 + b, 1:1 + n] = False
+                assert np.array_equal(w.base[mask], before[mask])
+
+
 def test_tile_path_without_in_place_product(monkeypatch):
-    # the update through the workspace tile and `subtract` (NumPy without its bundled
-    # OpenBLAS) gives the same Q up to rounding, for both methods
+    # the update through the workspace tile, `subtract` and a second W buffer (NumPy without
+    # its bundled OpenBLAS) gives the same Q up to rounding, for both methods
     kw = dict(dtype="float64", seed=5)
     want = {m: fi.orthogonal((300, 200), method=m, **kw) for m in ("reflectors", "qr")}
-    steps = dataclasses.replace(linalg.cpu_steps(), subtract_product=None)
+    steps = dataclasses.replace(linalg.cpu_steps(), subtract_product=None,
+                                triangular_product=None)
     monkeypatch.setattr(linalg, "_CPU_STEPS", steps)
     for method, ref in want.items():
         got = fi.orthogonal((300, 200), method=method, **kw)
