@@ -15,10 +15,11 @@ with ``V`` the unit lower trapezoidal matrix of the ``v_j`` and ``T`` upper tria
 unblocked QR of a panel (``geqr2``), then ``C <- (I - V T^T V^T) C`` on the columns to its
 right. Q is formed backwards, block by block: ``C <- (I - V T V^T) C`` on the columns already
 formed, and the block's own columns are ``([I; 0] - V T V_1^T) diag(s)`` (``V_1`` the top
-``b x b`` of ``V``, ``s`` a column scaling), all matrix products. The update ``C -= V W`` is
-one in-place GEMM where NumPy's bundled OpenBLAS is there (``fastinit._blas``), else it goes
-tile by tile through a workspace of about 1/32 of the matrix; the peak memory is the matrix
-plus O((m + n) * PANEL_WIDTH) (plus that tile).
+``b x b`` of ``V``, ``s`` a column scaling), all matrix products. Where NumPy's bundled
+OpenBLAS is there (``fastinit._blas``), ``W <- T W`` is one in-place ``trmm`` and the update
+``C -= V W`` one in-place GEMM; else they go through a second W buffer and tile by tile
+through a workspace of about 1/32 of the matrix. The peak memory is the matrix plus
+O((m + n) * b) (plus that tile).
 
 References
 ----------
