@@ -170,7 +170,9 @@ class Headline:
         return ns_per_element(self.fn, self.buf.size, self.repeats)
 
 
-@njit(cache=True)
+# not cached: a cached caller keeps the machine code of the kernels it calls, so after an edit
+# of kernels/ it would go on measuring the old ones
+@njit
 def _repeat_blocks(kind, params, tile, reps):
     """``reps`` fills of the L1-resident ``tile`` by the kernel's own block function."""
     nb = tile.size // 4

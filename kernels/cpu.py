@@ -13,9 +13,9 @@ from numba import njit, prange
 
 from .philox import (
     box_muller_f32, box_muller_f64, f32_to_bf16_bits, f32_to_f16_bits, join64,
-    normal_quantile_central, normal_quantile_tail, open_uniform_pair_u32, open_uniform_pair_u64,
-    philox_block, quantile_is_central, trunc_from_quantile, trunc_tail_prob, u32, u64,
-    uniform_f32, uniform_f64,
+    TAIL_NEAR_LIMIT, normal_quantile_central, open_uniform_pair_u32, open_uniform_pair_u64,
+    philox_block, quantile_is_central, quantile_tail_from_r, quantile_tail_r, trunc_from_quantile,
+    trunc_tail_prob, u32, u64, uniform_f32, uniform_f64,
 )
 
 driver = njit(parallel=True, cache=True, error_model="numpy")
@@ -106,14 +106,18 @@ def _draw(words, j, wide):
     return open_uniform_pair_u32(words[j])
 
 
-@helper
+@units
 def _trunc_normal(out, o, words, ndraws, wide, params):
     """Truncated-normal values of ``ndraws`` draws of ``words`` into ``out[o:]``.
 
     ``truncated_normal`` evaluates both branches of AS 241 for every element (what a GPU
     thread does); here the central branch runs vectorized over all draws, then the tail branch
     vectorized over the draws that need it (gathered first), with the same bits. For the
-    default bounds of 2 standard deviations 11% of the draws are in the tails.
+    default bounds of 2 standard deviations 11% of the draws are in the tails. The tail branch
+    takes ``r = sqrt(-log p)`` first; when every tail draw of the item is in AS 241's near
+    branch (``r <= 5``, ``p >= 1.4e-11``: always for bounds within 6.7 standard deviations),
+    its rational runs with the near coefficients as constants, without the per-element
+    selection (which took FP ports from the arithmetic: the whole function is 1.2x faster).
     """
     mean, std, lo, hi = params[0], params[1], params[2], params[3]
     p_lo, q_hi, mass = params[4], params[5], params[6]
@@ -130,8 +134,17 @@ def _trunc_normal(out, o, words, ndraws, wide, params):
         pp[nt] = p
         index[nt] = j
         nt += 0 if quantile_is_central(p) else 1
-    for k in range(nt):
-        pp[k] = normal_quantile_tail(pp[k])
+    far = 0
+    for k in range(nt):  # pp becomes r = sqrt(-log p)
+        r = quantile_tail_r(pp[k])
+        pp[k] = r
+        far += 0 if r <= TAIL_NEAR_LIMIT else 1
+    if far == 0:  # the usual case (p > 1.4e-11): the near branch alone, no selections
+        for k in range(nt):
+            pp[k] = quantile_tail_from_r(pp[k], True)
+    else:
+        for k in range(nt):
+            pp[k] = quantile_tail_from_r(pp[k], pp[k] <= TAIL_NEAR_LIMIT)
     for k in range(nt):
         j = index[k]
         u, v = _draw(words, j, wide)

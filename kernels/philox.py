@@ -402,16 +402,25 @@ def normal_quantile_central(p):
     return q * num / den
 
 
-@scalar
-def normal_quantile_tail(p):
-    """AS 241's tail branches: ``Phi^-1(p)`` for ``p < 0.075`` (``p`` a normal float64).
+TAIL_NEAR_LIMIT = 5.0  # AS 241's near tail: r = sqrt(-log p) <= 5
 
-    The two tail branches share one Horner pass over selected coefficients, so that a loop
-    over elements vectorizes.
+
+@scalar
+def quantile_tail_r(p):
+    """``r = sqrt(-log p)``, the variable of AS 241's tail branches."""
+    return math.sqrt(-log_f64(p))
+
+
+@scalar
+def quantile_tail_from_r(r, near):
+    """AS 241's tail branches in ``r`` (:func:`quantile_tail_r`): ``Phi^-1(p)``, with
+    ``near = r <= TAIL_NEAR_LIMIT``.
+
+    The two branches share one Horner pass over selected coefficients, so that a loop over
+    elements vectorizes; with ``near`` a constant the selections fold away (the CPU driver's
+    loop when every element is in the near tail).
     """
-    t = math.sqrt(-log_f64(p))
-    near = t <= 5.0
-    t = t - (1.6 if near else 5.0)
+    t = r - (1.6 if near else 5.0)
     num = 7.74545014278341407640e-04 if near else 2.01033439929228813265e-07
     num = num * t + (2.27238449892691845833e-02 if near else 2.71155556874348757815e-05)
     num = num * t + (2.41780725177450611770e-01 if near else 1.24266094738807843860e-03)
@@ -429,6 +438,13 @@ def normal_quantile_tail(p):
     den = den * t + (2.05319162663775882187e+00 if near else 5.99832206555887937690e-01)
     den = den * t + 1.0
     return -(num / den)
+
+
+@scalar
+def normal_quantile_tail(p):
+    """AS 241's tail branches: ``Phi^-1(p)`` for ``p < 0.075`` (``p`` a normal float64)."""
+    r = quantile_tail_r(p)
+    return quantile_tail_from_r(r, r <= TAIL_NEAR_LIMIT)
 
 
 @scalar
