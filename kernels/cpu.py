@@ -122,18 +122,20 @@ def _trunc_normal(out, o, words, ndraws, wide, params):
     mean, std, lo, hi = params[0], params[1], params[2], params[3]
     p_lo, q_hi, mass = params[4], params[5], params[6]
     pp = np.empty(ndraws, np.float64)
+    tail = np.empty(ndraws, np.uint8)
     for j in range(u64(ndraws)):
         u, v = _draw(words, j, wide)
         p, lower = trunc_tail_prob(u, v, p_lo, q_hi, mass)
         out[o + j] = trunc_from_quantile(normal_quantile_central(p), lower, mean, std, lo, hi)
         pp[j] = p
+        tail[j] = 0 if quantile_is_central(p) else 1
     index = np.empty(ndraws, np.int64)
     nt = 0
-    for j in range(ndraws):  # gather the tail draws (their tail probabilities, in place)
-        p = pp[j]
-        pp[nt] = p
+    for j in range(ndraws):  # the tail draws' indices (a flag array: no float work here)
         index[nt] = j
-        nt += 0 if quantile_is_central(p) else 1
+        nt += tail[j]
+    for k in range(nt):  # their tail probabilities, gathered in place (index[k] >= k)
+        pp[k] = pp[index[k]]
     far = 0
     for k in range(nt):  # pp becomes r = sqrt(-log p)
         r = quantile_tail_r(pp[k])
