@@ -259,15 +259,16 @@ def unit_circle_u32(w):
     frac = (w >> u32(5)) & u32(0xFFFFFF)
     phi = (f32(frac) + f32(0.5)) * PI_4_2M24_F32
     s, c = sincos_octant_f32(phi)
-    # selects and exact sign flips, no data-dependent branches (they would mispredict)
+    # selects and exact sign flips (of the sign bit: the same as a product by -1, with no
+    # float work), no data-dependent branches (they would mispredict)
     x = c if swap else s
     y = s if swap else c
     odd = quadrant & u32(1)
     cos_t = x if odd else y
     sin_t = y if odd else x
-    sign_c = f32(1.0) - f32(2.0) * f32((quadrant ^ (quadrant >> u32(1))) & u32(1))
-    sign_s = f32(1.0) - f32(2.0) * f32(quadrant >> u32(1))
-    return cos_t * sign_c, sin_t * sign_s
+    flip_c = ((quadrant ^ (quadrant >> u32(1))) & u32(1)) << u32(31)
+    flip_s = (quadrant >> u32(1)) << u32(31)
+    return u32_as_f32(f32_as_u32(cos_t) ^ flip_c), u32_as_f32(f32_as_u32(sin_t) ^ flip_s)
 
 
 @scalar
@@ -495,10 +496,13 @@ def truncated_normal(u, v, mean, std, lo, hi, p_lo, q_hi, mass):
 
 @scalar
 def open_uniform_pair_u32(w):
-    """``(u, 1 - u)`` in float64 with ``u = (w + 1/2) * 2**-32``, both exact."""
-    w = u32(w)
-    return ((f64(w) + 0.5) * 2.3283064365386963e-10,
-            (f64(u32(0xFFFFFFFF) - w) + 0.5) * 2.3283064365386963e-10)
+    """``(u, 1 - u)`` in float64 with ``u = (w + 1/2) * 2**-32``, both exact.
+
+    ``u`` has at most 33 significant bits, so ``1 - u`` is exact too (equal, for all 2**32
+    words, to ``(2**32 - 1 - w + 1/2) * 2**-32``, checked once over every word).
+    """
+    u = (f64(u32(w)) + 0.5) * 2.3283064365386963e-10
+    return u, 1.0 - u
 
 
 @scalar
