@@ -155,12 +155,13 @@ TRUNC_CASES = [  # mean, std, a, b
     (0.0, 1.0, 8.0, math.inf),
     (-1.0, 2.0, -math.inf, math.inf),
     (0.0, 1.0, -37.0, -36.0),                             # Phi(beta) ~ 1e-284: deep lower tail
+    (0.0, 1.0, -7.5, -6.0),                               # AS 241's near and far tails mixed
     (0.0, 1e-30, -2e-30, 1e-30),                          # tiny std
     (1.0, 1e-12, 1.0 - 1e-12, 1.0 + 3e-12),
     (0.0, 1.0, -1e-3, 1e-3),                              # narrow interval around the mean
 ]
-TRUNC_IDS = ["std", "torch-ex", "tail5-6", "ninf-8", "8-inf", "inf-inf", "tail-38", "tiny", "pico",
-             "narrow"]
+TRUNC_IDS = ["std", "torch-ex", "tail5-6", "ninf-8", "8-inf", "inf-inf", "tail-38", "mixed-tail",
+             "tiny", "pico", "narrow"]
 TRUNC_LAYOUTS = [((13,), None), ((1031,), (slice(3, 1030),)), ((7, 11), (slice(1, 7), slice(2, 9))),
                  ((2**36,), (slice(4 * 2**32 - 5, 4 * 2**32 + 6),))]
 
