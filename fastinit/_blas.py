@@ -1,5 +1,6 @@
-"""In-place products through NumPy's own BLAS: ``C -= A @ B`` (``?gemm`` with ``beta = 1``)
-and ``W <- T W`` with ``T`` triangular (``?trmm``).
+"""In-place products through NumPy's own BLAS: ``C -= A @ B`` (``?gemm`` with ``beta = 1``),
+``W <- T W`` with ``T`` triangular (``?trmm``) and the upper triangle of ``V^T V``
+(``?syrk``, half the work of the full product).
 
 NumPy has no in-place matrix product, so without this the blocked QR computes ``A @ B`` into
 a tile and subtracts it in a second, memory-bound pass. NumPy's wheels bundle OpenBLAS as
@@ -7,8 +8,8 @@ a tile and subtracts it in a second, memory-bound pass. NumPy's wheels bundle Op
 ``scipy_dgemm_64_``); calling that very library keeps one BLAS thread pool in the process. (A
 second BLAS, such as SciPy's, alternating with NumPy's makes the two pools spin against each
 other: orthogonal init ran 1.9x slower that way.) Where the library is not found (NumPy built
-against another BLAS), :func:`subtract_product` and :func:`triangular_product` are None, and
-the blocked QR falls back on NumPy products through workspaces.
+against another BLAS), :func:`subtract_product`, :func:`triangular_product` and
+:func:`gram_upper` are None, and the blocked QR falls back on NumPy products.
 """
 import ctypes
 import glob
@@ -20,8 +21,8 @@ _INT = ctypes.POINTER(ctypes.c_int64)
 
 
 def _load():
-    """``{dtype: (gemm, trmm, ctypes real, pointer type)}`` from NumPy's bundled OpenBLAS, or
-    {}."""
+    """``{dtype: (gemm, trmm, syrk, ctypes real, pointer type)}`` from NumPy's bundled
+    OpenBLAS, or {}."""
     libdir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
     paths = sorted(glob.glob(os.path.join(libdir, "libscipy_openblas64_*")))
     if not paths:
@@ -40,7 +41,10 @@ def _load():
             trmm = getattr(lib, f"scipy_{p}trmm_64_")
             trmm.argtypes = [char, char, char, char, _INT, _INT, ptr, ptr, _INT, ptr, _INT]
             trmm.restype = None
-            found[dtype] = (gemm, trmm, real, ptr)
+            syrk = getattr(lib, f"scipy_{p}syrk_64_")
+            syrk.argtypes = [char, char, _INT, _INT, ptr, ptr, _INT, ptr, ptr, _INT]
+            syrk.restype = None
+            found[dtype] = (gemm, trmm, syrk, real, ptr)
         return found
     except (OSError, AttributeError):
         return {}
@@ -69,7 +73,7 @@ def _subtract_product(c, a, b):
     if not (c.strides[0] == c.itemsize or m == 1):  # row-major: C^T -= B^T A^T
         _subtract_product(c.T, b.T, a.T)
         return c
-    gemm, _, real, ptr = _GEMM[c.dtype]
+    gemm, _, _, real, ptr = _GEMM[c.dtype]
     ta, lda = _operand(a)
     tb, ldb = _operand(b)
     ldc = max(1, m, c.strides[1] // c.itemsize if n > 1 else 1)
@@ -96,7 +100,7 @@ def _trmm(side, t, transpose, w):
     """BLAS ``trmm`` on the column-major ``w``: ``op(t) w`` (side L) or ``w op(t)`` (side R),
     ``op(t) = t.T`` when ``transpose``, ``t`` upper triangular."""
     rows, cols = w.shape
-    _, trmm, real, ptr = _GEMM[w.dtype]
+    _, trmm, _, real, ptr = _GEMM[w.dtype]
     ta, lda = _operand(t)
     # BLAS sees the column-major t (upper) or, for a row-major t, t^T (lower)
     upper = ta == b"N"
@@ -107,9 +111,30 @@ def _trmm(side, t, transpose, w):
          t.ctypes.data_as(ptr), _i(lda), w.ctypes.data_as(ptr), _i(ldw))
 
 
+def _gram_upper(v, g):
+    """The upper triangle of ``g`` (b x b) <- ``v.T @ v`` (``v``: rows x b); ``g``'s strict
+    lower triangle is left as it was. A unit stride each."""
+    rows, b = v.shape
+    if b == 0:
+        return g
+    _, _, syrk, real, ptr = _GEMM[v.dtype]
+    tv, ldv = _operand(v)
+    # BLAS sees the column-major v (rows x b: product A^T A) or, for a row-major v, v^T
+    # (b x rows: A A^T); and the column-major g, or g^T for a row-major g, whose upper
+    # triangle is g's lower one
+    trans = b"T" if tv == b"N" else b"N"
+    tg, ldg = _operand(g)
+    uplo = b"U" if tg == b"N" else b"L"
+    alpha, beta = real(1.0), real(0.0)
+    syrk(uplo, trans, _i(b), _i(rows), ctypes.byref(alpha), v.ctypes.data_as(ptr), _i(ldv),
+         ctypes.byref(beta), g.ctypes.data_as(ptr), _i(ldg))
+    return g
+
+
 def _i(v):
     return ctypes.byref(ctypes.c_int64(v))
 
 
 subtract_product = _subtract_product if len(_GEMM) == 2 else None
 triangular_product = _triangular_product if len(_GEMM) == 2 else None
+gram_upper = _gram_upper if len(_GEMM) == 2 else None

@@ -88,6 +88,9 @@ class Steps:
     - ``triangular_product(t, w, transpose)`` (optional): ``w <- t w`` (``t^T w``) in place
       for an upper triangular ``t`` (BLAS ``trmm``: half the work of the product); without it
       the product goes to a second buffer.
+    - ``gram_upper(v, g)`` (optional): the upper triangle of ``g`` <- ``v^T v`` (BLAS
+      ``syrk``: half the work of the product, and all ``larft`` reads); without it the full
+      product.
     """
 
     xp: object
@@ -98,6 +101,7 @@ class Steps:
     subtract: Callable
     subtract_product: Callable = None
     triangular_product: Callable = None
+    gram_upper: Callable = None
 
 
 def _row_major(fn):
@@ -164,7 +168,7 @@ def cpu_steps():
         from .kernels import householder as hh
         _CPU_STEPS = Steps(np, _fortran_v(hh.panel_qr), _reflectors(hh), hh.unit_lower,
                            hh.larft_from_gram, _row_major(hh.subtract_), _blas.subtract_product,
-                           _blas.triangular_product)
+                           _blas.triangular_product, _blas.gram_upper)
     return _CPU_STEPS
 
 
@@ -219,7 +223,10 @@ def t_factor(v, tau, work, steps):
     """``T`` of the block ``V`` (``H_1 ... H_b = I - V T V^T``) in the workspace."""
     b = v.shape[1]
     gram = work.gram[:b, :b]
-    steps.xp.matmul(v.T, v, out=gram)
+    if steps.gram_upper is not None:
+        steps.gram_upper(v, gram)
+    else:
+        steps.xp.matmul(v.T, v, out=gram)
     t = work.t[:b, :b]
     steps.larft(gram, tau, t)
     return t

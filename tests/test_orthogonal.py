@@ -538,13 +538,37 @@ def test_triangular_product_matches_numpy(dtype, transpose, bn):
                 assert np.array_equal(w.base[mask], before[mask])
 
 
+@pytest.mark.skipif(_blas.gram_upper is None,
+                    reason="NumPy is not linked against its bundled OpenBLAS")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows_b", [(7, 3), (1, 4), (5, 1), (1, 1), (60, 37), (3, 5)])
+def test_gram_upper_matches_numpy(dtype, rows_b):
+    rows, b = rows_b
+    rng = np.random.default_rng(rows * 10 + b)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    upper, lower = np.triu_indices(b), np.tril_indices(b, -1)
+    for v in _layouts(rng, (rows, b), dtype):
+        want = v.astype(np.float64).T @ v.astype(np.float64)
+        for g in _layouts(rng, (b, b), dtype):
+            before = (g if g.base is None else g.base).copy()
+            assert _blas.gram_upper(v, g) is g
+            np.testing.assert_allclose(g[upper], want[upper], atol=tol * max(1, rows))
+            if g.base is None:
+                assert np.array_equal(g[lower], before[lower])  # read by nobody, kept
+            else:  # nothing outside the upper triangle of the block was written
+                mask = np.ones(g.base.shape, bool)
+                mask[2:2 + b, 1:1 + b][upper] = False
+                assert np.array_equal(g.base[mask], before[mask])
+
+
 def test_tile_path_without_in_place_product(monkeypatch):
-    # the update through the workspace tile, `subtract` and a second W buffer (NumPy without
-    # its bundled OpenBLAS) gives the same Q up to rounding, for both methods
+    # the update through the workspace tile, `subtract`, a second W buffer and full Gram
+    # products (NumPy without its bundled OpenBLAS) gives the same Q up to rounding, for both
+    # methods
     kw = dict(dtype="float64", seed=5)
     want = {m: fi.orthogonal((300, 200), method=m, **kw) for m in ("reflectors", "qr")}
     steps = dataclasses.replace(linalg.cpu_steps(), subtract_product=None,
-                                triangular_product=None)
+                                triangular_product=None, gram_upper=None)
     monkeypatch.setattr(linalg, "_CPU_STEPS", steps)
     for method, ref in want.items():
         got = fi.orthogonal((300, 200), method=method, **kw)
