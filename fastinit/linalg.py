@@ -16,9 +16,10 @@ unblocked QR of a panel (``geqr2``), then ``C <- (I - V T^T V^T) C`` on the colu
 right. Q is formed backwards, block by block: ``C <- (I - V T V^T) C`` on the columns already
 formed, and the block's own columns are ``([I; 0] - V T V_1^T) diag(s)`` (``V_1`` the top
 ``b x b`` of ``V``, ``s`` a column scaling), all matrix products. Where NumPy's bundled
-OpenBLAS is there (``fastinit._blas``), ``W <- T W`` is one in-place ``trmm`` and the update
-``C -= V W`` one in-place GEMM; else they go through a second W buffer and tile by tile
-through a workspace of about 1/32 of the matrix. The peak memory is the matrix plus
+OpenBLAS is there (``fastinit._blas``), ``W <- T W`` is one in-place ``trmm``, the Gram
+matrix ``V^T V`` one ``syrk`` (its upper triangle) and the update ``C -= V W`` one in-place
+GEMM; else they go through full products, a second W buffer and, tile by tile, a workspace of
+about 1/32 of the matrix. The peak memory is the matrix plus
 O((m + n) * b) (plus that tile).
 
 References
