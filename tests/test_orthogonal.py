@@ -492,6 +492,18 @@ def _layouts(rng, shape, dtype):
     return out
 
 
+def _assert_only_block_written(block, before, written=None):
+    """For a block of ``_layouts`` cut from a larger matrix: nothing of that matrix outside
+    ``block`` (or outside ``block[written]``) changed from ``before``."""
+    rows, cols = block.shape
+    mask = np.ones(block.base.shape, bool)
+    if written is None:
+        mask[2:2 + rows, 1:1 + cols] = False
+    else:
+        mask[2:2 + rows, 1:1 + cols][written] = False
+    assert np.array_equal(block.base[mask], before[mask])
+
+
 @pytest.mark.skipif(_blas.subtract_product is None,
                     reason="NumPy is not linked against its bundled OpenBLAS")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -510,9 +522,7 @@ def test_subtract_product_matches_numpy(dtype, mnk):
                 _blas.subtract_product(got, a, b)
                 np.testing.assert_allclose(got, want, atol=tol)
                 if before is not None:  # nothing outside the block was written
-                    mask = np.ones(c.base.shape, bool)
-                    mask[2:2 + m, 1:1 + n] = False
-                    assert np.array_equal(c.base[mask], before[mask])
+                    _assert_only_block_written(c, before)
 
 
 @pytest.mark.skipif(_blas.triangular_product is None,
@@ -533,9 +543,7 @@ def test_triangular_product_matches_numpy(dtype, transpose, bn):
             assert _blas.triangular_product(t, got, transpose) is got
             np.testing.assert_allclose(got, want, atol=tol)
             if before is not None:
-                mask = np.ones(w.base.shape, bool)
-                mask[2:2 + b, 1:1 + n] = False
-                assert np.array_equal(w.base[mask], before[mask])
+                _assert_only_block_written(w, before)
 
 
 @pytest.mark.skipif(_blas.gram_upper is None,
@@ -556,9 +564,7 @@ def test_gram_upper_matches_numpy(dtype, rows_b):
             if g.base is None:
                 assert np.array_equal(g[lower], before[lower])  # read by nobody, kept
             else:  # nothing outside the upper triangle of the block was written
-                mask = np.ones(g.base.shape, bool)
-                mask[2:2 + b, 1:1 + b][upper] = False
-                assert np.array_equal(g.base[mask], before[mask])
+                _assert_only_block_written(g, before, upper)
 
 
 def test_tile_path_without_in_place_product(monkeypatch):
