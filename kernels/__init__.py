@@ -20,9 +20,13 @@ order or a thread count never changes a value.
 - normal (Box-Muller): elements ``2j`` and ``2j + 1`` are ``r cos(t)`` and ``r sin(t)`` of
   one pair of draws: in float32, the pair is words (w0, w1) or (w2, w3) of block ``i // 4``;
   in float64 the two 64-bit draws of block ``i // 2``. The first draw gives
-  ``r = sqrt(-2 ln u)`` with ``u = (2w + 1) / 2**33`` (float64: ``((x >> 11) + 1/2) 2**-53``);
-  the second the angle: its top two bits the quadrant, the next bit the half of the
-  quadrant, the next 24 (float64: 53) bits ``phi = (f + 1/2) 2**-24 pi/4`` in the octant.
+  ``r = sqrt(-2 ln u)`` with ``u = fl(fl(w) + 1/2) 2**-32`` (``fl``: rounded to float32;
+  float64: ``((x >> 11) + 1/2) 2**-53``); the second the angle: its top two bits the
+  quadrant, the next bit the half of the quadrant, the next 24 (float64: 53) bits
+  ``phi = (f + 1/2) 2**-24 pi/4`` in the octant (float32: ``fl(f c + c/2)``,
+  ``c = fl(2**-24 pi/4)``). The value is then ``fl(z std + mean)``, one rounding. The float32
+  transform's polynomials run in fused multiply-adds (``philox.fma_f32``), so its bits are
+  fixed on every target (since 0.3.0).
 - truncated normal (inverse CDF): element ``i`` uses its own draw, ``u = (w + 1/2) 2**-32``
   (float64: ``((x >> 11) + 1/2) 2**-53``); the quantile is computed in float64 for every
   output dtype, rounded to float32 for float32, float16 and bfloat16 outputs, then into the

@@ -5,8 +5,10 @@ Every scalar function of ``philox.py`` is compiled again here as a CUDA device f
 outputs are bit-identical to the CPU's, and under the CUDA simulator (which runs this code as
 Python on NumPy scalars) every output is. On a real GPU, NVVM contracts ``a * b + c`` into one
 fused multiply-add by default; the uniforms avoid that through ``mul_rn_f32``/``mul_rn_f64``
-(``__fmul_rn``/``__dmul_rn`` here), the normal-family transforms keep it for speed and differ
-from the CPU by a few units in the last place.
+(``__fmul_rn``/``__dmul_rn`` here). The float32 Box-Muller spells its multiply-adds as
+explicit FMAs (``fma_f32``: ``fma.rn.f32`` here, the FMA instruction on the CPU), leaving
+nothing to contract; the float64 normal and the truncated normal keep the contraction for
+speed and differ from the CPU by a few units in the last place.
 
 Layout of a launch: the target is the region of a global row-major tensor, described (as for the
 CPU drivers) by a flat 1-D view of its memory, a base offset and per-dimension tuples
@@ -42,14 +44,24 @@ def _dmul_rn(a, b):
     return cuda.libdevice.dmul_rn(a, b)
 
 
-# The simulator runs plain Python (no FMA to avoid, and no libdevice): it keeps the source.
-_OVERRIDES = {} if config.ENABLE_CUDASIM else {"mul_rn_f32": _fmul_rn, "mul_rn_f64": _dmul_rn}
-_S = philox.for_target(_device, _OVERRIDES)
+def _fma_f32(a, b, c):
+    return cuda.fma(f32(a), f32(b), f32(c))
+
+
+# The simulator runs plain Python (no FMA to avoid, and no libdevice): it keeps the source,
+# and ``fma_f32`` (20 calls per normal pair) as a plain function, because a simulated device
+# function call swaps the module's globals (10 us a call; the normal fills ran 3x slower).
+if config.ENABLE_CUDASIM:
+    _S = philox.for_target(_device, unwrapped=("fma_f32",))
+else:
+    _S = philox.for_target(_device, {"mul_rn_f32": _fmul_rn, "mul_rn_f64": _dmul_rn,
+                                     "fma_f32": _fma_f32})
 philox_block = _S["philox_block"]
 join64 = _S["join64"]
 uniform_affine_f32 = _S["uniform_affine_f32"]
 uniform_affine_f64 = _S["uniform_affine_f64"]
 box_muller_f32 = _S["box_muller_f32"]
+normal_affine_f32 = _S["normal_affine_f32"]
 box_muller_f64 = _S["box_muller_f64"]
 open_uniform_pair_u32 = _S["open_uniform_pair_u32"]
 open_uniform_pair_u64 = _S["open_uniform_pair_u64"]
@@ -243,7 +255,8 @@ def _normal4(b, s0, s1, k0, k1, params):
     x0, x1, x2, x3 = philox_block(b, s0, s1, k0, k1)
     z0, z1 = box_muller_f32(x0, x1)
     z2, z3 = box_muller_f32(x2, x3)
-    return z0 * std + mean, z1 * std + mean, z2 * std + mean, z3 * std + mean
+    return (normal_affine_f32(z0, mean, std), normal_affine_f32(z1, mean, std),
+            normal_affine_f32(z2, mean, std), normal_affine_f32(z3, mean, std))
 
 
 @_device

@@ -18,7 +18,9 @@ Cephes Math Library (the float32 ``log``, ``sin`` and ``cos`` polynomials). The 
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core.extending import intrinsic
 
 # error_model="numpy": no zero-division checks, whose branches would stop vectorization.
 # Numba's cache tracks only the file of the jitted driver: after editing this file, delete
@@ -40,20 +42,25 @@ def scalar(func):
     return _cpu_scalar(func)
 
 
-def for_target(wrap, overrides=None):
+def for_target(wrap, overrides=None, unwrapped=()):
     """Every scalar function compiled by ``wrap`` (e.g. ``cuda.jit(device=True)``).
 
     Each function is rebuilt from its own code object over a copy of this module's globals in
     which the names of the other scalar functions point at their ``wrap``-compiled twins, so
     calls between them stay inside the target. ``overrides`` maps a name to a plain function
     that replaces the source for this target only: used for primitives with no portable
-    spelling (see ``mul_rn_f32``). Returns a dict name -> compiled function.
+    spelling (see ``mul_rn_f32``). The names in ``unwrapped`` keep their plain function, not
+    wrapped (the CUDA simulator, whose device functions cost microseconds a call). Returns a
+    dict name -> compiled function.
     """
     import types
     namespace = dict(globals())
     compiled = {}
     overrides = overrides or {}
     for name, func in SOURCES.items():
+        if name in unwrapped:
+            compiled[name] = func
+            continue
         if name in overrides:  # a target's own primitive keeps its own globals
             compiled[name] = wrap(overrides[name])
             continue
@@ -184,65 +191,131 @@ def uniform_affine_f64(x, low, span):
     return mul_rn_f64(uniform_f64(x), span) + f64(low)
 
 
-# --- float32 log and sincos (Cephes polynomials, evaluated in float32) -------------------------
+# --- fused multiply-add: one rounding, the same on every target ---------------------------------
+
+@intrinsic
+def _llvm_fma_f32(typingctx, a, b, c):
+    """LLVM's ``llvm.fma.f32`` (the FMA instruction; a correctly rounded libm call on a CPU
+    without one): never split or re-associated by the optimizer, unlike a contracted
+    ``a * b + c``."""
+    sig = types.float32(a, b, c)
+
+    def codegen(context, builder, signature, args):
+        f = ir.FloatType()
+        fma = builder.module.declare_intrinsic("llvm.fma", [f], ir.FunctionType(f, [f, f, f]))
+        return builder.call(fma, [context.cast(builder, v, t, types.float32)
+                                  for v, t in zip(args, signature.args)])
+    return sig, codegen
+
+
+@_cpu_scalar
+def _fma_f32_cpu(a, b, c):
+    return _llvm_fma_f32(a, b, c)
+
+
+def primitive(cpu):
+    """Register a scalar function whose CPU compilation is ``cpu`` rather than its own code.
+
+    For primitives with no portable spelling (see ``fma_f32``): the plain function stays the
+    source for other targets (the CUDA simulator runs it as Python on NumPy scalars, and
+    ``cuda.py`` overrides it with the device's own instruction).
+    """
+    def register(func):
+        SOURCES[func.__name__] = func
+        return cpu
+    return register
+
+
+@primitive(_fma_f32_cpu)
+def fma_f32(a, b, c):
+    """``a * b + c`` on float32 values with one rounding (to nearest even): IEEE 754 fusedMultiplyAdd.
+
+    Compiled: the CPU's FMA instruction (``llvm.fma.f32``), CUDA's ``fma.rn.f32``. As plain
+    Python (the CUDA simulator): ``a * b`` is exact in float64 (24 + 24 bits), the sum is
+    rounded to odd in float64 (the rounded sum, moved one unit toward the exact error term
+    when that is nonzero and the last bit is even), and rounding that to float32 is correctly
+    rounded because float64 carries more than 24 + 2 bits (S. Boldo and G. Melquiond,
+    "Emulation of FMA and correctly rounded sums: proved algorithms using rounding to odd",
+    IEEE Trans. Computers 57, 2008).
+    """
+    # Python floats rather than NumPy scalars, for speed in the simulator (``f64`` first:
+    # Numba's ``float`` of a float32 stays float32)
+    p = float(f64(a)) * float(f64(b))
+    cc = float(f64(c))
+    s = p + cc
+    t = s - p  # TwoSum (Knuth): err is the exact p + cc - s
+    err = (p - (s - t)) + (cc - t)
+    if err != 0.0 and int(math.frexp(s)[0] * 9007199254740992.0) % 2 == 0:  # s's last bit
+        s = np.nextafter(s, math.copysign(math.inf, err))
+    return f32(s)
+
+
+# --- float32 log and sincos (Cephes polynomials, evaluated in float32 with fused multiply-adds) --
 
 SQRT_HALF_F32 = f32(0.70710677)
 LN2_HI_F32 = f32(0.693359375)
 LN2_LO_F32 = f32(-2.12194440e-4)
+EXP_BIAS_F32 = f32(8388608.0 + 126.0)  # 2**23 + 126: the biased exponent's offset, for ``e``
 
 
 @scalar
 def log_f32(x):
     """Natural log of a positive normal float32, in float32 (the Cephes ``logf`` polynomial).
 
-    ``x = m * 2**e`` with ``m`` in [sqrt(1/2), sqrt(2)) is read off the bits; every step is a
-    plain float32 operation, so the result is the same compiled or run on NumPy scalars.
+    ``x = m * 2**e`` with ``m`` in [sqrt(1/2), sqrt(2)) is read off the bits, and
+    ``ln x = e ln 2 + t - t**2/2 + t**3 P(t)`` with ``t = m - 1``, Horner's rule in fused
+    multiply-adds. The biased exponent becomes a float by the bits of ``2**23 + k`` (exact,
+    and in 32-bit lanes, unlike an integer conversion that Numba widens to 64 bits). Within one
+    unit in the last place.
     """
     b = f32_as_u32(x)
-    e = f32(np.int32(b >> u32(23)) - np.int32(126))
+    e = u32_as_f32(u32(0x4B000000) | (b >> u32(23))) - EXP_BIAS_F32  # exact: the exponent + 1
     m = u32_as_f32((b & u32(0x007FFFFF)) | u32(0x3F000000))  # in [0.5, 1)
     low = f32(m < SQRT_HALF_F32)  # 1.0 or 0.0: a select, not a branch
-    m = m + m * low
+    m = fma_f32(m, low, m)  # exact: m or 2m
     fe = e - low
     t = m - f32(1.0)
     z = t * t
-    p = f32(7.0376836292e-2)
-    p = p * t - f32(1.1514610310e-1)
-    p = p * t + f32(1.1676998740e-1)
-    p = p * t - f32(1.2420140846e-1)
-    p = p * t + f32(1.4249322787e-1)
-    p = p * t - f32(1.6668057665e-1)
-    p = p * t + f32(2.0000714765e-1)
-    p = p * t - f32(2.4999993993e-1)
-    p = p * t + f32(3.3333331174e-1)
+    p = fma_f32(f32(7.0376836292e-2), t, f32(-1.1514610310e-1))
+    p = fma_f32(p, t, f32(1.1676998740e-1))
+    p = fma_f32(p, t, f32(-1.2420140846e-1))
+    p = fma_f32(p, t, f32(1.4249322787e-1))
+    p = fma_f32(p, t, f32(-1.6668057665e-1))
+    p = fma_f32(p, t, f32(2.0000714765e-1))
+    p = fma_f32(p, t, f32(-2.4999993993e-1))
+    p = fma_f32(p, t, f32(3.3333331174e-1))
     y = p * t * z
-    y = y + fe * LN2_LO_F32
-    y = y - f32(0.5) * z
-    r = t + y
-    return r + fe * LN2_HI_F32
+    y = fma_f32(fe, LN2_LO_F32, y)
+    y = fma_f32(f32(-0.5), z, y)
+    return fma_f32(fe, LN2_HI_F32, t + y)
 
 
 @scalar
 def neg2log_u32(w):
-    """``-2 log(u)`` in float32 for ``u = (2w + 1) / 2**33`` (never 0; float32 rounds ``2w + 1``)."""
-    u = f32(u64(w) * u64(2) + u64(1)) * f32(1.1641532182693481e-10)
+    """``-2 log(u)`` in float32 for ``u = fl(fl(w) + 1/2) * 2**-32``, in (0, 1]; ``fl`` rounds
+    to float32 (nearest even). ``fl(w)`` is one 32-bit conversion; the ``+ 1/2`` keeps u above
+    zero (at least ``2**-33``, a radius of at most 6.77) and rides in the same FMA as the scale."""
+    u = fma_f32(f32(u32(w)), f32(2.0**-32), f32(2.0**-33))
     return f32(-2.0) * log_f32(u)
 
 
 @scalar
 def sincos_octant_f32(f):
-    """``(sin(phi), cos(phi))`` in float32 for ``phi`` in [0, pi/4] (Cephes ``sinf``/``cosf``)."""
+    """``(sin(phi), cos(phi))`` in float32 for ``phi`` in [0, pi/4] (Cephes ``sinf``/``cosf``,
+    Horner's rule in fused multiply-adds)."""
     z = f * f
-    s = f32(-1.9515295891e-4) * z + f32(8.3321608736e-3)
-    s = s * z - f32(1.6666654611e-1)
-    s = s * z * f + f
-    c = f32(2.443315711809948e-05) * z - f32(1.388731625493765e-03)
-    c = c * z + f32(4.166664568298827e-02)
-    c = c * z * z - f32(0.5) * z + f32(1.0)
+    s = fma_f32(f32(-1.9515295891e-4), z, f32(8.3321608736e-3))
+    s = fma_f32(s, z, f32(-1.6666654611e-1))
+    s = fma_f32(s * z, f, f)
+    c = fma_f32(f32(2.443315711809948e-05), z, f32(-1.388731625493765e-03))
+    c = fma_f32(c, z, f32(4.166664568298827e-02))
+    c = fma_f32(c, z, f32(-0.5))
+    c = fma_f32(c, z, f32(1.0))  # Horner to the end: within 0.87 ulp, Cephes's order 0.97
     return s, c
 
 
 PI_4_2M24_F32 = f32(math.pi / 4 * 2.0**-24)
+PI_4_2M25_F32 = f32(math.pi / 4 * 2.0**-25)  # half of the above, exactly
 
 
 @scalar
@@ -250,14 +323,15 @@ def unit_circle_u32(w):
     """A uniformly distributed angle's ``(cos, sin)`` from one uint32 word.
 
     Bits 31-30 pick the quadrant, bit 29 the half of the quadrant, bits 28-5 the angle
-    ``phi = (f + 1/2) * 2**-24 * pi/4`` inside the octant; the other octants follow by exact
-    swaps and sign changes, so no argument reduction is needed.
+    ``phi = fl(f * c + c / 2)``, ``c = fl(2**-24 pi/4)``, inside the octant (one FMA; ``f``
+    converts exactly, as a 32-bit integer); the other octants follow by exact swaps and sign
+    changes, so no argument reduction is needed.
     """
     w = u32(w)
     quadrant = w >> u32(30)
     swap = (w >> u32(29)) & u32(1)
-    frac = (w >> u32(5)) & u32(0xFFFFFF)
-    phi = (f32(frac) + f32(0.5)) * PI_4_2M24_F32
+    frac = np.int32((w >> u32(5)) & u32(0xFFFFFF))
+    phi = fma_f32(f32(frac), PI_4_2M24_F32, PI_4_2M25_F32)
     s, c = sincos_octant_f32(phi)
     # selects and exact sign flips (of the sign bit: the same as a product by -1, with no
     # float work), no data-dependent branches (they would mispredict)
@@ -277,6 +351,12 @@ def box_muller_f32(wr, wa):
     r = f32(math.sqrt(neg2log_u32(wr)))
     c, s = unit_circle_u32(wa)
     return r * c, r * s
+
+
+@scalar
+def normal_affine_f32(z, mean, std):
+    """``z * std + mean`` in one rounding (exactly ``z`` for the standard normal)."""
+    return fma_f32(z, std, mean)
 
 
 # --- float64 log and sincos: series in plain float64 arithmetic, so that they vectorize and

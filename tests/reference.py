@@ -5,7 +5,8 @@ and not from the package's kernels: nothing here imports ``fastinit``. Every fun
 whole NumPy arrays (or loops over Python floats), trading speed for being easy to read.
 
 float32 arithmetic is done on NumPy float32 arrays, one operation at a time, in the same order
-as the contract's formulas, so results are bit-exact (NumPy never fuses a multiply-add).
+as the contract's formulas, so results are bit-exact (NumPy never fuses a multiply-add; where
+the contract fuses one, ``fma_f32`` below rounds it once).
 """
 import math
 
@@ -203,42 +204,59 @@ def constant_ref(shape, value, dtype, region=None):
 
 # --- float32 Box-Muller --------------------------------------------------------------------------
 
+def fma_f32(a, b, c):
+    """``a * b + c`` rounded once to float32 (nearest even), elementwise.
+
+    ``a * b`` is exact in float64; the sum is rounded to odd in float64 (rounded to nearest,
+    then moved one unit toward the exact error when that is nonzero and the last bit is even);
+    rounding that to float32 is then correct (Boldo and Melquiond, IEEE Trans. Computers 2008).
+    """
+    a, b, c = (np.asarray(v, F32).astype(np.float64) for v in (a, b, c))
+    p = a * b
+    s = p + c
+    t = s - p
+    err = (p - (s - t)) + (c - t)  # TwoSum: p + c = s + err exactly
+    even = (np.asarray(s).view(np.uint64) & np.uint64(1)) == 0
+    s = np.where((err != 0) & even, np.nextafter(s, np.copysign(np.inf, err)), s)
+    return s.astype(F32)
+
+
 def log_f32_ref(x):
-    """Cephes logf, on float32 arrays: the exponent read off the bits, one float32 op a time."""
+    """Cephes logf, on float32 arrays: the exponent read off the bits, Horner's rule in FMAs."""
     x = np.asarray(x, F32)
     b = x.view(np.uint32)
     e = ((b >> np.uint32(23)).astype(np.int32) - np.int32(126)).astype(F32)
     m = ((b & np.uint32(0x007FFFFF)) | np.uint32(0x3F000000)).view(F32)
     low = (m < F32(0.70710677)).astype(F32)
-    m = m + m * low
+    m = m + m * low  # exact
     fe = e - low
     t = m - F32(1.0)
     z = t * t
     p = np.full_like(t, F32(7.0376836292e-2))
     for c in (-1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
               -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1):
-        p = p * t + F32(c) if c > 0 else p * t - F32(-c)
+        p = fma_f32(p, t, c)
     y = p * t * z
-    y = y + fe * F32(-2.12194440e-4)
-    y = y - F32(0.5) * z
-    r = t + y
-    return r + fe * F32(0.693359375)
+    y = fma_f32(fe, F32(-2.12194440e-4), y)
+    y = fma_f32(F32(-0.5), z, y)
+    return fma_f32(fe, F32(0.693359375), t + y)
 
 
 def radius_f32(w):
-    """``sqrt(-2 log u)``, ``u = (2w + 1) / 2**33`` rounded to float32."""
-    u = (w.astype(np.float64) * 2.0 + 1.0).astype(F32) * F32(2.0**-33)  # 2w+1 exact in float64
+    """``sqrt(-2 log u)``, ``u = fl(fl(w) + 1/2) 2**-32`` (``fl``: rounded to float32)."""
+    u = (w.astype(F32) + F32(0.5)) * F32(2.0**-32)  # scaling by 2**-32 is exact
     return np.sqrt(F32(-2.0) * log_f32_ref(u))
 
 
 def sincos_f32(f):
     z = f * f
-    s = F32(-1.9515295891e-4) * z + F32(8.3321608736e-3)
-    s = s * z - F32(1.6666654611e-1)
-    s = s * z * f + f
-    c = F32(2.443315711809948e-05) * z - F32(1.388731625493765e-03)
-    c = c * z + F32(4.166664568298827e-02)
-    c = c * z * z - F32(0.5) * z + F32(1.0)
+    s = fma_f32(F32(-1.9515295891e-4), z, F32(8.3321608736e-3))
+    s = fma_f32(s, z, F32(-1.6666654611e-1))
+    s = fma_f32(s * z, f, f)
+    c = fma_f32(F32(2.443315711809948e-05), z, F32(-1.388731625493765e-03))
+    c = fma_f32(c, z, F32(4.166664568298827e-02))
+    c = fma_f32(c, z, F32(-0.5))
+    c = fma_f32(c, z, F32(1.0))
     return s, c
 
 
@@ -247,7 +265,8 @@ def angle_f32(w):
     quadrant = w >> np.uint32(30)
     swap = ((w >> np.uint32(29)) & np.uint32(1)).astype(bool)
     frac = (w >> np.uint32(5)) & np.uint32(0xFFFFFF)
-    phi = (frac.astype(F32) + F32(0.5)) * F32(math.pi / 4 * 2.0**-24)
+    c0 = F32(math.pi / 4 * 2.0**-24)
+    phi = fma_f32(frac.astype(F32), c0, c0 / F32(2))  # (f + 1/2) c0, rounded once
     s, c = sincos_f32(phi)
     x, y = np.where(swap, c, s), np.where(swap, s, c)
     odd = (quadrant & np.uint32(1)).astype(bool)
@@ -331,7 +350,7 @@ def normal_ref(shape, mean, std, dtype, seed, stream=0, region=None):
     if dtype == np.float64:
         return std_normal_f64(idx, seed, stream) * std + mean
     z = std_normal_f32(idx, seed, stream)
-    return round_to(z * F32(std) + F32(mean), dtype)
+    return round_to(fma_f32(z, std, mean), dtype)
 
 
 # --- truncated normal -------------------------------------------------------------------------

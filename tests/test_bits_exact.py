@@ -8,9 +8,10 @@ import pytest
 import scipy.special
 
 import fastinit as fi
+from fastinit.kernels import philox
 from fastinit.kernels.philox import (
-    box_muller_f32, box_muller_f64, f32_to_bf16_bits, f32_to_f16_bits, log_f32,
-    normal_quantile_lower,
+    box_muller_f32, box_muller_f64, f32_to_bf16_bits, f32_to_f16_bits, fma_f32, log_f32,
+    normal_quantile_lower, sincos_octant_f32,
 )
 
 from . import reference as R
@@ -309,6 +310,61 @@ def test_f16_rounding_matches_numpy():
     assert np.all(np.isnan(got[nan].view(np.float16)))
 
 
+# --- the fused multiply-add ---------------------------------------------------------------------------
+
+def _fma_exact(a, b, c):
+    """``a * b + c`` rounded to float32 (nearest, ties to even) in exact rational arithmetic."""
+    from fractions import Fraction
+    exact = Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c))
+    x = np.float32(float(exact))  # within one float32 step of the answer
+    cands = [np.nextafter(x, np.float32(-np.inf)), x, np.nextafter(x, np.float32(np.inf))]
+    dist = [abs(Fraction(float(v)) - exact) for v in cands]
+    best = min(dist)
+    ties = [v for v, d in zip(cands, dist) if d == best]
+    return min(ties, key=lambda v: int(np.float32(v).view(np.uint32)) & 1)  # the even one
+
+
+def _fma_cases():
+    """Random triples, cancellations and sums just off a float32 halfway point (where
+    rounding the float64 sum to float32 again would go wrong)."""
+    rng = np.random.default_rng(51)
+    n = 3000
+    a = (rng.standard_normal(n) * 2.0 ** rng.integers(-20, 20, n)).astype(np.float32)
+    b = (rng.standard_normal(n) * 2.0 ** rng.integers(-20, 20, n)).astype(np.float32)
+    c = (rng.standard_normal(n) * 2.0 ** rng.integers(-40, 40, n)).astype(np.float32)
+    cancel = -(a[:1000] * b[:1000]).astype(np.float32)  # a * b + c is the product's rounding error
+    h = np.float32(1 + 2.0**-12)  # h * h = 1 + 2**-11 + 2**-24: exactly halfway between floats
+    tie_a = np.array([h, h, h, -h, h, np.float32(3), np.float32(1 + 2.0**-23)], np.float32)
+    tie_b = np.array([h, h, h, h, -h, np.float32(1 + 2.0**-23), np.float32(1 - 2.0**-24)], np.float32)
+    tie_c = np.array([0, 2.0**-80, -2.0**-80, -2.0**-80, 2.0**-80, 2.0**-100, 0], np.float32)
+    return (np.concatenate([a, a[:1000], tie_a]), np.concatenate([b, b[:1000], tie_b]),
+            np.concatenate([c, cancel, tie_c]))
+
+
+@numba.njit
+def _map_fma(fma, a, b, c):
+    out = np.empty(a.size, np.float32)
+    for i in range(a.size):
+        out[i] = fma(a[i], b[i], c[i])
+    return out
+
+
+def test_fma_f32_is_correctly_rounded_everywhere():
+    """The CPU's instruction, the plain source run as Python (what the CUDA simulator does) and
+    compiled (what ``for_target`` does for another target), and the reference's array version
+    all round ``a * b + c`` once, as exact arithmetic says."""
+    a, b, c = _fma_cases()
+    want = np.array([_fma_exact(*t) for t in zip(a, b, c)], np.float32)
+    source = philox.SOURCES["fma_f32"]
+    as_python = np.array([source(*t) for t in zip(a, b, c)], np.float32)
+    for got in (_map_fma(fma_f32, a, b, c), as_python, _map_fma(numba.njit(source), a, b, c),
+                R.fma_f32(a, b, c)):
+        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+    # the halfway cases: one rounding differs from rounding the float64 sum again
+    naive = (a.astype(np.float64) * b + c).astype(np.float32)
+    assert (naive[-7:] != want[-7:]).sum() >= 2
+
+
 # --- accuracy of the pieces against NumPy / SciPy ---------------------------------------------------
 
 @numba.njit
@@ -338,6 +394,23 @@ def test_log_f32_accuracy_and_reference():
     err = np.abs(got.astype(np.float64) - exact) / ulp
     assert err.max() <= 1.0, (err.max(), x[np.argmax(err)])
     assert got[x == 1.0][0] == 0.0
+
+
+@numba.njit
+def _map_sincos(f):
+    s, c = np.empty(f.size, np.float32), np.empty(f.size, np.float32)
+    for i in range(f.size):
+        s[i], c[i] = sincos_octant_f32(f[i])
+    return s, c
+
+
+def test_sincos_octant_accuracy():
+    f = np.concatenate([np.linspace(0, np.pi / 4, 1 << 16, dtype=np.float32),
+                        np.float32(np.pi / 4 * 2.0**-24) * np.arange(1, 64, dtype=np.float32)])
+    s, c = _map_sincos(f)
+    for got, exact in ((s, np.sin(f.astype(np.float64))), (c, np.cos(f.astype(np.float64)))):
+        ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+        assert (np.abs(got - exact) / ulp).max() <= 0.9
 
 
 def test_normal_quantile_lower_vs_ndtri():
