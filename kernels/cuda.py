@@ -7,7 +7,8 @@ Python on NumPy scalars) every output is. On a real GPU, NVVM contracts ``a * b 
 fused multiply-add by default; the uniforms avoid that through ``mul_rn_f32``/``mul_rn_f64``
 (``__fmul_rn``/``__dmul_rn`` here). The float32 Box-Muller spells its multiply-adds as
 explicit FMAs (``fma_f32``: ``fma.rn.f32`` here, the FMA instruction on the CPU), leaving
-nothing to contract; the float64 normal and the truncated normal keep the contraction for
+nothing to contract, and so do the truncated normal's quantile polynomials (``fma_f64``); the
+float64 normal and the float64 logarithm of the quantile's tail keep the contraction for
 speed and differ from the CPU by a few units in the last place.
 
 Layout of a launch: the target is the region of a global row-major tensor, described (as for the
@@ -48,14 +49,18 @@ def _fma_f32(a, b, c):
     return cuda.fma(f32(a), f32(b), f32(c))
 
 
+def _fma_f64(a, b, c):
+    return cuda.fma(f64(a), f64(b), f64(c))
+
+
 # The simulator runs plain Python (no FMA to avoid, and no libdevice): it keeps the source,
-# and ``fma_f32`` (20 calls per normal pair) as a plain function, because a simulated device
-# function call swaps the module's globals (10 us a call; the normal fills ran 3x slower).
+# and the FMA emulations (20 calls per normal pair) as plain functions, because a simulated
+# device function call swaps the module's globals (10 us a call; normal fills ran 3x slower).
 if config.ENABLE_CUDASIM:
-    _S = philox.for_target(_device, unwrapped=("fma_f32",))
+    _S = philox.for_target(_device, unwrapped=("fma_f32", "fma_f64"))
 else:
     _S = philox.for_target(_device, {"mul_rn_f32": _fmul_rn, "mul_rn_f64": _dmul_rn,
-                                     "fma_f32": _fma_f32})
+                                     "fma_f32": _fma_f32, "fma_f64": _fma_f64})
 philox_block = _S["philox_block"]
 join64 = _S["join64"]
 uniform_affine_f32 = _S["uniform_affine_f32"]

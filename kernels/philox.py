@@ -193,24 +193,33 @@ def uniform_affine_f64(x, low, span):
 
 # --- fused multiply-add: one rounding, the same on every target ---------------------------------
 
-@intrinsic
-def _llvm_fma_f32(typingctx, a, b, c):
-    """LLVM's ``llvm.fma.f32`` (the FMA instruction; a correctly rounded libm call on a CPU
-    without one): never split or re-associated by the optimizer, unlike a contracted
-    ``a * b + c``."""
-    sig = types.float32(a, b, c)
+def _llvm_fma(ty, irty):
+    """An intrinsic for LLVM's ``llvm.fma`` on ``ty`` (the FMA instruction; a correctly rounded
+    libm call on a CPU without one): never split or re-associated by the optimizer, unlike a
+    contracted ``a * b + c``."""
+    @intrinsic
+    def fma(typingctx, a, b, c):
+        def codegen(context, builder, signature, args):
+            decl = builder.module.declare_intrinsic("llvm.fma", [irty],
+                                                    ir.FunctionType(irty, [irty] * 3))
+            return builder.call(decl, [context.cast(builder, v, t, ty)
+                                       for v, t in zip(args, signature.args)])
+        return ty(a, b, c), codegen
+    return fma
 
-    def codegen(context, builder, signature, args):
-        f = ir.FloatType()
-        fma = builder.module.declare_intrinsic("llvm.fma", [f], ir.FunctionType(f, [f, f, f]))
-        return builder.call(fma, [context.cast(builder, v, t, types.float32)
-                                  for v, t in zip(args, signature.args)])
-    return sig, codegen
+
+_llvm_fma_f32 = _llvm_fma(types.float32, ir.FloatType())
+_llvm_fma_f64 = _llvm_fma(types.float64, ir.DoubleType())
 
 
 @_cpu_scalar
 def _fma_f32_cpu(a, b, c):
     return _llvm_fma_f32(a, b, c)
+
+
+@_cpu_scalar
+def _fma_f64_cpu(a, b, c):
+    return _llvm_fma_f64(a, b, c)
 
 
 def primitive(cpu):
@@ -248,6 +257,19 @@ def fma_f32(a, b, c):
     if err != 0.0 and int(math.frexp(s)[0] * 9007199254740992.0) % 2 == 0:  # s's last bit
         s = np.nextafter(s, math.copysign(math.inf, err))
     return f32(s)
+
+
+@primitive(_fma_f64_cpu)
+def fma_f64(a, b, c):
+    """``a * b + c`` on float64 values with one rounding (to nearest even).
+
+    Compiled: the CPU's FMA instruction (``llvm.fma.f64``), CUDA's ``fma.rn.f64``. As plain
+    Python (the CUDA simulator): the exact value as a fraction, rounded once by ``float``
+    (CPython divides integers with correct rounding).
+    """
+    from fractions import Fraction
+    exact = Fraction(float(f64(a))) * Fraction(float(f64(b))) + Fraction(float(f64(c)))
+    return f64(float(exact))
 
 
 # --- float32 log and sincos (Cephes polynomials, evaluated in float32 with fused multiply-adds) --
@@ -469,17 +491,24 @@ def quantile_is_central(p):
 
 @scalar
 def normal_quantile_central(p):
-    """AS 241's central branch: ``Phi^-1(p)`` for ``|p - 1/2| <= 0.425``."""
+    """AS 241's central branch: ``Phi^-1(p)`` for ``|p - 1/2| <= 0.425``, Horner's rule in
+    fused multiply-adds."""
     q = p - 0.5
-    r = 0.180625 - q * q
-    num = (((((((2.5090809287301226727e+03 * r + 3.3430575583588128105e+04) * r
-                + 6.7265770927008700853e+04) * r + 4.5921953931549871457e+04) * r
-              + 1.3731693765509461125e+04) * r + 1.9715909503065514427e+03) * r
-            + 1.3314166789178437745e+02) * r + 3.3871328727963666080e+00)
-    den = (((((((5.2264952788528545610e+03 * r + 2.8729085735721942674e+04) * r
-                + 3.9307895800092710610e+04) * r + 2.1213794301586595867e+04) * r
-              + 5.3941960214247511077e+03) * r + 6.8718700749205790830e+02) * r
-            + 4.2313330701600911252e+01) * r + 1.0)
+    r = fma_f64(-q, q, 0.180625)
+    num = fma_f64(2.5090809287301226727e+03, r, 3.3430575583588128105e+04)
+    num = fma_f64(num, r, 6.7265770927008700853e+04)
+    num = fma_f64(num, r, 4.5921953931549871457e+04)
+    num = fma_f64(num, r, 1.3731693765509461125e+04)
+    num = fma_f64(num, r, 1.9715909503065514427e+03)
+    num = fma_f64(num, r, 1.3314166789178437745e+02)
+    num = fma_f64(num, r, 3.3871328727963666080e+00)
+    den = fma_f64(5.2264952788528545610e+03, r, 2.8729085735721942674e+04)
+    den = fma_f64(den, r, 3.9307895800092710610e+04)
+    den = fma_f64(den, r, 2.1213794301586595867e+04)
+    den = fma_f64(den, r, 5.3941960214247511077e+03)
+    den = fma_f64(den, r, 6.8718700749205790830e+02)
+    den = fma_f64(den, r, 4.2313330701600911252e+01)
+    den = fma_f64(den, r, 1.0)
     return q * num / den
 
 
@@ -503,21 +532,21 @@ def quantile_tail_from_r(r, near):
     """
     t = r - (1.6 if near else 5.0)
     num = 7.74545014278341407640e-04 if near else 2.01033439929228813265e-07
-    num = num * t + (2.27238449892691845833e-02 if near else 2.71155556874348757815e-05)
-    num = num * t + (2.41780725177450611770e-01 if near else 1.24266094738807843860e-03)
-    num = num * t + (1.27045825245236838258e+00 if near else 2.65321895265761230930e-02)
-    num = num * t + (3.64784832476320460504e+00 if near else 2.96560571828504891230e-01)
-    num = num * t + (5.76949722146069140550e+00 if near else 1.78482653991729133580e+00)
-    num = num * t + (4.63033784615654529590e+00 if near else 5.46378491116411436990e+00)
-    num = num * t + (1.42343711074968357734e+00 if near else 6.65790464350110377720e+00)
+    num = fma_f64(num, t, 2.27238449892691845833e-02 if near else 2.71155556874348757815e-05)
+    num = fma_f64(num, t, 2.41780725177450611770e-01 if near else 1.24266094738807843860e-03)
+    num = fma_f64(num, t, 1.27045825245236838258e+00 if near else 2.65321895265761230930e-02)
+    num = fma_f64(num, t, 3.64784832476320460504e+00 if near else 2.96560571828504891230e-01)
+    num = fma_f64(num, t, 5.76949722146069140550e+00 if near else 1.78482653991729133580e+00)
+    num = fma_f64(num, t, 4.63033784615654529590e+00 if near else 5.46378491116411436990e+00)
+    num = fma_f64(num, t, 1.42343711074968357734e+00 if near else 6.65790464350110377720e+00)
     den = 1.05075007164441684324e-09 if near else 2.04426310338993978564e-15
-    den = den * t + (5.47593808499534494600e-04 if near else 1.42151175831644588870e-07)
-    den = den * t + (1.51986665636164571966e-02 if near else 1.84631831751005468180e-05)
-    den = den * t + (1.48103976427480074590e-01 if near else 7.86869131145613259100e-04)
-    den = den * t + (6.89767334985100004550e-01 if near else 1.48753612908506148525e-02)
-    den = den * t + (1.67638483018380384940e+00 if near else 1.36929880922735805310e-01)
-    den = den * t + (2.05319162663775882187e+00 if near else 5.99832206555887937690e-01)
-    den = den * t + 1.0
+    den = fma_f64(den, t, 5.47593808499534494600e-04 if near else 1.42151175831644588870e-07)
+    den = fma_f64(den, t, 1.51986665636164571966e-02 if near else 1.84631831751005468180e-05)
+    den = fma_f64(den, t, 1.48103976427480074590e-01 if near else 7.86869131145613259100e-04)
+    den = fma_f64(den, t, 6.89767334985100004550e-01 if near else 1.48753612908506148525e-02)
+    den = fma_f64(den, t, 1.67638483018380384940e+00 if near else 1.36929880922735805310e-01)
+    den = fma_f64(den, t, 2.05319162663775882187e+00 if near else 5.99832206555887937690e-01)
+    den = fma_f64(den, t, 1.0)
     return -(num / den)
 
 
@@ -549,8 +578,8 @@ def trunc_tail_prob(u, v, p_lo, q_hi, mass):
     precision: ``p = Phi(alpha) + u * mass`` and ``q = Phi(-beta) + v * mass`` are the lower and
     upper tail probabilities of the same point (``mass = Phi(beta) - Phi(alpha)``).
     """
-    p = p_lo + u * mass
-    q = q_hi + v * mass
+    p = fma_f64(u, mass, p_lo)
+    q = fma_f64(v, mass, q_hi)
     lower = p <= q
     return (p if lower else q), lower
 
@@ -560,7 +589,7 @@ def trunc_from_quantile(z, lower, mean, std, lo, hi):
     """``mean + std * z`` (``z`` negated for an upper tail), clamped to [lo, hi] against
     rounding."""
     z = z if lower else -z
-    x = mean + std * z
+    x = fma_f64(std, z, mean)
     return min(max(x, lo), hi)
 
 

@@ -9,6 +9,7 @@ as the contract's formulas, so results are bit-exact (NumPy never fuses a multip
 the contract fuses one, ``fma_f32`` below rounds it once).
 """
 import math
+from fractions import Fraction
 
 import ml_dtypes
 import numpy as np
@@ -375,11 +376,17 @@ F = (1.0, 5.99832206555887937690e-01, 1.36929880922735805310e-01, 1.487536129085
      2.04426310338993978564e-15)
 
 
+def fma64(a, b, c):
+    """``a * b + c`` rounded once to float64: exact rationals, rounded by ``float``."""
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
 def _horner(coef, x):
-    """coef[0] + coef[1] x + ... by Horner from the top: (((c7 x + c6) x + c5) ...) + c0."""
-    acc = coef[-1] * x + coef[-2]
+    """coef[0] + coef[1] x + ... by Horner from the top, each step one fused multiply-add:
+    fma(fma(c7, x, c6), x, c5) ... c0."""
+    acc = fma64(coef[-1], x, coef[-2])
     for c in coef[-3::-1]:
-        acc = acc * x + c
+        acc = fma64(acc, x, c)
     return acc
 
 
@@ -387,7 +394,7 @@ def ppnd16_lower(p):
     """AS 241 PPND16: Phi^-1(p) for 0 < p <= 0.5 (Wichura 1988), plain Python floats."""
     q = p - 0.5
     if q >= -0.425:
-        r = 0.180625 - q * q
+        r = fma64(-q, q, 0.180625)
         return q * _horner(A, r) / _horner(B, r)
     r = math.sqrt(-log_f64_ref(p))
     if r <= 5.0:
@@ -416,10 +423,10 @@ def trunc_params(mean, std, a, b):
 
 def trunc_value(u, v, mean, std, a, b, params):
     p_lo, q_hi, mass = params
-    p = p_lo + u * mass
-    q = q_hi + v * mass
+    p = fma64(u, mass, p_lo)
+    q = fma64(v, mass, q_hi)
     z = ppnd16_lower(p) if p <= q else -ppnd16_lower(q)
-    return min(max(mean + std * z, a), b)
+    return min(max(fma64(std, z, mean), a), b)
 
 
 def trunc_normal_f64(shape, mean, std, a, b, bits64, seed, stream=0, region=None):

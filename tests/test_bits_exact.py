@@ -10,7 +10,7 @@ import scipy.special
 import fastinit as fi
 from fastinit.kernels import philox
 from fastinit.kernels.philox import (
-    box_muller_f32, box_muller_f64, f32_to_bf16_bits, f32_to_f16_bits, fma_f32, log_f32,
+    box_muller_f32, box_muller_f64, f32_to_bf16_bits, f32_to_f16_bits, fma_f32, fma_f64, log_f32,
     normal_quantile_lower, sincos_octant_f32,
 )
 
@@ -363,6 +363,33 @@ def test_fma_f32_is_correctly_rounded_everywhere():
     # the halfway cases: one rounding differs from rounding the float64 sum again
     naive = (a.astype(np.float64) * b + c).astype(np.float32)
     assert (naive[-7:] != want[-7:]).sum() >= 2
+
+
+@numba.njit
+def _map_fma64(a, b, c):
+    out = np.empty(a.size)
+    for i in range(a.size):
+        out[i] = fma_f64(a[i], b[i], c[i])
+    return out
+
+
+def test_fma_f64_is_correctly_rounded():
+    """The CPU's instruction against exact rationals (what the simulator's source and the
+    reference compute), on random triples and on cancellations, where rounding ``a * b``
+    first loses the answer's low bits."""
+    from fractions import Fraction
+    rng = np.random.default_rng(52)
+    n = 4000
+    a = rng.standard_normal(n) * 2.0 ** rng.integers(-30, 30, n)
+    b = rng.standard_normal(n) * 2.0 ** rng.integers(-30, 30, n)
+    c = np.where(np.arange(n) % 2 == 0, -(a * b) * (1 + rng.standard_normal(n) * 2.0**-40),
+                 rng.standard_normal(n) * 2.0 ** rng.integers(-60, 60, n))
+    want = np.array([float(Fraction(x) * Fraction(y) + Fraction(z)) for x, y, z in zip(a, b, c)])
+    source = philox.SOURCES["fma_f64"]
+    for got in (_map_fma64(a, b, c), np.array([source(*t) for t in zip(a, b, c)]),
+                np.array([R.fma64(*t) for t in zip(a, b, c)])):
+        np.testing.assert_array_equal(got.view(np.uint64), want.view(np.uint64))
+    assert np.mean(a * b + c != want) > 0.3  # two roundings differ: the test can fail
 
 
 # --- accuracy of the pieces against NumPy / SciPy ---------------------------------------------------

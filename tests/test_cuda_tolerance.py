@@ -22,7 +22,12 @@ TOL_F32 = 2.0**-20
 TOL_F64 = 2.0**-49
 N = 1 << 20
 
-FUSED = philox.for_target(lambda f: njit(fastmath={"contract"}, error_model="numpy")(f))
+def _fma_f64(a, b, c):  # the source's exact-fraction emulation does not compile
+    return philox._llvm_fma_f64(a, b, c)
+
+
+FUSED = philox.for_target(lambda f: njit(fastmath={"contract"}, error_model="numpy")(f),
+                          {"fma_f64": _fma_f64})
 bm32_fused, bm64_fused = FUSED["box_muller_f32"], FUSED["box_muller_f64"]
 tn_fused, pair32_fused = FUSED["truncated_normal"], FUSED["open_uniform_pair_u32"]
 pair64_fused = FUSED["open_uniform_pair_u64"]
