@@ -384,6 +384,11 @@ def test_fma_f64_is_correctly_rounded():
     b = rng.standard_normal(n) * 2.0 ** rng.integers(-30, 30, n)
     c = np.where(np.arange(n) % 2 == 0, -(a * b) * (1 + rng.standard_normal(n) * 2.0**-40),
                  rng.standard_normal(n) * 2.0 ** rng.integers(-60, 60, n))
+    # (1 + 2**-26)(1 + 2**-27) lies exactly halfway between two floats: a tiny c decides
+    h1, h2 = 1 + 2.0**-26, 1 + 2.0**-27
+    a = np.concatenate([a, [h1, h1, h1, -h1, 1e-300, 3.0, 1.5]])
+    b = np.concatenate([b, [h2, h2, h2, h2, 1e-300, 2.0**-600, 2.0]])
+    c = np.concatenate([c, [0.0, 2.0**-200, -2.0**-200, 2.0**-200, 1.0, -2.0**-1000, -3.0]])
     want = np.array([float(Fraction(x) * Fraction(y) + Fraction(z)) for x, y, z in zip(a, b, c)])
     source = philox.SOURCES["fma_f64"]
     for got in (_map_fma64(a, b, c), np.array([source(*t) for t in zip(a, b, c)]),
