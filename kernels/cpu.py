@@ -13,8 +13,8 @@ from numba import njit, prange
 
 from .philox import (
     box_muller_f32, box_muller_f64, f32_to_bf16_bits, f32_to_f16_bits, join64,
-    TAIL_NEAR_LIMIT, normal_affine_f32, normal_quantile_central, open_uniform_pair_u32, open_uniform_pair_u64,
-    philox_block, quantile_is_central, quantile_tail_from_r, quantile_tail_r, trunc_from_quantile,
+    TAIL_NEAR_LIMIT, normal_affine_f32, normal_quantile_central, open_uniform_pair_u32,
+    open_uniform_pair_u64, philox_block, quantile_is_central, quantile_tail_from_r, quantile_tail_r, trunc_from_quantile,
     trunc_tail_prob, u32, u64, uniform_f32, uniform_f64,
 )
 

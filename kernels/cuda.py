@@ -53,9 +53,10 @@ def _fma_f64(a, b, c):
     return cuda.fma(f64(a), f64(b), f64(c))
 
 
-# The simulator runs plain Python (no FMA to avoid, and no libdevice): it keeps the source,
-# and the FMA emulations (20 calls per normal pair) as plain functions, because a simulated
-# device function call swaps the module's globals (10 us a call; normal fills ran 3x slower).
+# The simulator runs plain Python (no contraction to avoid, no libdevice, no FMA instruction):
+# it keeps the source, with the FMA emulations (20 calls per normal pair) as plain functions,
+# because a simulated device function call swaps the module's globals (10 us a call; normal
+# fills ran 3x slower).
 if config.ENABLE_CUDASIM:
     _S = philox.for_target(_device, unwrapped=("fma_f32", "fma_f64"))
 else:
