@@ -9,7 +9,8 @@ whatever the cut). Work items, not threads, are the unit, so thread count and sc
 change a bit.
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.core.extending import intrinsic
 
 from .philox import (
     box_muller_f32, box_muller_f64, f32_to_bf16_bits, f32_to_f16_bits, join64,
@@ -23,6 +24,24 @@ helper = njit(inline="always", cache=True, error_model="numpy")
 # not inlined: compiled once, called for the whole blocks of a work item and, into a scratch
 # block, for the partial blocks at its ends (inlining every call tripled the compile time)
 units = njit(cache=True, error_model="numpy")
+
+
+@intrinsic
+def _wide_vectors(typingctx):
+    """Mark the calling function for 512-bit vectors (LLVM's ``prefer-vector-width``).
+
+    LLVM tunes Intel cores with AVX-512 for 256-bit vectors, because early ones slowed their
+    clock for 512-bit work. The transforms are bound by floating-point throughput, and 512-bit
+    vectors make them 1.2x faster here (normal 1.20 -> 0.97 ns one core). Elementwise IEEE
+    arithmetic with no reassociation: the width never changes a bit. Without AVX-512 the
+    attribute changes nothing. llvmlite only accepts the attributes it knows, and writes the
+    members of the set as they are: the plain ``set.add`` passes a string attribute.
+    """
+    def codegen(context, builder, signature, args):
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+    return types.none(), codegen
+
 
 CHUNK = 4096  # elements per work item (a normal item's 16 KiB word tile stays in L1)
 
@@ -83,6 +102,7 @@ def _blocks_bits(kind, params, out, o, b0, nb, k0, k1, s0, s1):
     """The ``4 * nb`` raw words of blocks ``b0 ...`` into ``out[o:]`` (``kind`` and
     ``params`` unused: the signature of the other ``_blocks_*``). Also the first pass of the
     normal and truncated-normal blocks."""
+    _wide_vectors()
     o = u64(o)
     for q in range(u64(nb)):
         x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
@@ -120,6 +140,7 @@ def _trunc_normal(out, o, words, ndraws, wide, params):
     its rational runs with the near coefficients as constants, without the per-element
     selection (which took FP ports from the arithmetic: the whole function is 1.2x faster).
     """
+    _wide_vectors()
     mean, std, lo, hi = params[0], params[1], params[2], params[3]
     p_lo, q_hi, mass = params[4], params[5], params[6]
     pp = np.empty(ndraws, np.float64)
@@ -168,6 +189,7 @@ def _blocks_f32(kind, params, out, o, b0, nb, k0, k1, s0, s1):
     L1 tile and then the transform: Philox runs in 64-bit lanes and the transforms in 32-bit
     or float64 ones, and fused they all ran at the narrower width (1.9x slower for normal).
     """
+    _wide_vectors()
     o = u64(o)
     if kind == UNIFORM:
         low = np.float32(params[0])
@@ -205,6 +227,7 @@ def _blocks_f32(kind, params, out, o, b0, nb, k0, k1, s0, s1):
 def _blocks_f64(kind, params, out, o, b0, nb, k0, k1, s0, s1):
     """The ``2 * nb`` float64 values of blocks ``b0 ...`` into ``out[o:]``: block ``b`` gives
     elements ``2b`` and ``2b + 1`` (words ``x0, x1`` and ``x2, x3``)."""
+    _wide_vectors()
     o = u64(o)
     if kind == UNIFORM:
         low, span, top = params[0], params[1], params[2]

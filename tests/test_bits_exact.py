@@ -479,3 +479,31 @@ def test_trunc_plan_tails_vs_scipy():
         exact = (scipy.special.ndtr(beta) - scipy.special.ndtr(alpha) if beta <= 0
                  else scipy.special.ndtr(-alpha) - scipy.special.ndtr(-beta))
         assert mass == pytest.approx(exact, rel=1e-12)
+
+
+def test_units_compile_for_512_bit_vectors():
+    """The arithmetic units carry ``prefer-vector-width=512`` (kernels/cpu.py, ``_wide_vectors``)
+    and, on a CPU with AVX-512, use its registers. Compiled here afresh (a unit loaded from the
+    cache has no IR to inspect). The bit-for-bit tests above run the same units, so the width
+    is shown not to change a value."""
+    import llvmlite.binding as ll
+    from fastinit.kernels import cpu
+    from fastinit.kernels.philox import u32
+    key = (u32(1), u32(2), u32(3), u32(4))
+    normal = np.array([0.0, 1.0])
+    trunc = np.array([0.0, 1.0, -2.0, 2.0, 0.0227501319, 0.0227501319, 0.9544997361])
+    calls = [
+        (cpu._blocks_bits, (0, normal, np.empty(16, np.uint32), 0, 0, 4, *key)),
+        (cpu._blocks_f32, (cpu.NORMAL, normal, np.empty(16, np.float32), 0, 0, 4, *key)),
+        (cpu._blocks_f64, (cpu.NORMAL, normal, np.empty(8), 0, 0, 4, *key)),
+        (cpu._trunc_normal, (np.empty(16), 0, np.arange(1, 17, dtype=np.uint32), 16, False, trunc)),
+    ]
+    avx512 = "+avx512f" in ll.get_host_cpu_features().flatten().split(",")
+    for unit, args in calls:
+        fresh = numba.njit(error_model="numpy")(unit.py_func)
+        fresh(*args)
+        sig = fresh.signatures[0]
+        llvm = fresh.inspect_llvm(sig)
+        assert '"prefer-vector-width"="512"' in llvm, unit
+        if avx512:
+            assert "%zmm" in fresh.inspect_asm(sig), unit
