@@ -361,8 +361,8 @@ def sincos_octant_f32(f):
     return s, c
 
 
-PI_4_2M24_F32 = f32(math.pi / 4 * 2.0**-24)
-PI_4_2M25_F32 = f32(math.pi / 4 * 2.0**-25)  # half of the above, exactly
+PI_4_2M29_F32 = f32(math.pi / 4 * 2.0**-29)  # c / 32, exactly
+PI_4_2M25_F32 = f32(math.pi / 4 * 2.0**-25)  # c / 2, exactly
 
 
 @scalar
@@ -370,27 +370,26 @@ def unit_circle_u32(w):
     """A uniformly distributed angle's ``(cos, sin)`` from one uint32 word.
 
     Bits 31-30 pick the quadrant, bit 29 the half of the quadrant, bits 28-5 the angle
-    ``phi = fl(f * c + c / 2)``, ``c = fl(2**-24 pi/4)``, inside the octant (one FMA; ``f``
-    converts exactly, as a 32-bit integer); the other octants follow by exact swaps and sign
-    changes, so no argument reduction is needed.
+    ``phi = fl(f * c + c / 2)``, ``c = fl(2**-24 pi/4)``, inside the octant (one FMA); the
+    other octants follow by exact swaps and sign changes, so no argument reduction is needed.
     """
     w = u32(w)
-    quadrant = w >> u32(30)
-    # bits 29 and 30 tested as uint32: Numba widens ``&`` to 64 bits, and a test of the wide
-    # value ran in 64-bit lanes (widening shuffles and mask merges: the transform 1.06x slower)
-    swap = u32(w & u32(0x20000000))
-    frac = np.int32((w >> u32(5)) & u32(0xFFFFFF))
-    phi = fma_f32(f32(frac), PI_4_2M24_F32, PI_4_2M25_F32)
+    # f read in place, as 32 f (exact as an int32 and as a float32): (32 f)(c / 32) is the
+    # product f c itself, so the FMA is the same and a shift is saved
+    phi = fma_f32(f32(np.int32(w & u32(0x1FFFFFE0))), PI_4_2M29_F32, PI_4_2M25_F32)
     s, c = sincos_octant_f32(phi)
-    # selects and exact sign flips (of the sign bit: the same as a product by -1, with no
-    # float work), no data-dependent branches (they would mispredict)
-    x = c if swap else s
-    y = s if swap else c
-    odd = u32(w & u32(0x40000000))
-    cos_t = x if odd else y
-    sin_t = y if odd else x
-    flip_c = ((quadrant ^ (quadrant >> u32(1))) & u32(1)) << u32(31)
-    flip_s = (quadrant >> u32(1)) << u32(31)
+    # The half of the quadrant swaps sin and cos and so does an odd quadrant: they trade
+    # places when bit 29 xor bit 30 is set. The signs are flipped by the sign bit (the same
+    # as a product by -1, with no float work): cos's when the quadrant is 1 or 2 (bit 30 xor
+    # bit 31), sin's when it is 2 or 3 (bit 31). Selects, not data-dependent branches, and
+    # tests of 32-bit values (Numba widens ``&`` to 64 bits, and a test of the wide value ran
+    # in 64-bit lanes: the transform was 1.06x slower).
+    turn = u32(w ^ (w << u32(1)))  # bit k: bit k xor bit k - 1 of w
+    swapped = u32(turn & u32(0x40000000))
+    cos_t = s if swapped else c
+    sin_t = c if swapped else s
+    flip_c = turn & u32(0x80000000)
+    flip_s = w & u32(0x80000000)
     return u32_as_f32(f32_as_u32(cos_t) ^ flip_c), u32_as_f32(f32_as_u32(sin_t) ^ flip_s)
 
 
