@@ -9,7 +9,9 @@ whatever the cut). Work items, not threads, are the unit, so thread count and sc
 change a bit.
 """
 import numpy as np
+from llvmlite import ir
 from numba import njit, prange, types
+from numba.core import cgutils
 from numba.core.extending import intrinsic
 
 from .philox import (
@@ -43,7 +45,29 @@ def _wide_vectors(typingctx):
     return types.none(), codegen
 
 
+@intrinsic
+def _prefetch_l2(typingctx, arr, i):
+    """Bring the cache line of ``arr[i]`` into L2 (LLVM's ``llvm.prefetch``: ``prefetcht1``).
+
+    A line read ahead of its stores comes in exclusive, and the stores then own it without a
+    read for ownership on the spot. The normal's stores come in a burst after the Philox pass
+    of its item, and a core alone writes at about half the machine's bandwidth: their lines,
+    read into L2 during that pass, make the burst a run of L2 hits.
+    """
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        fnty = ir.FunctionType(ir.VoidType(), [ir.PointerType()] + [ir.IntType(32)] * 3)
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # read, locality 2 (L2), data cache
+        builder.call(fn, [builder.gep(array.data, [args[1]])]
+                     + [ir.IntType(32)(v) for v in (0, 2, 1)])
+        return context.get_dummy_value()
+    return types.none(arr, i), codegen
+
+
 CHUNK = 4096  # elements per work item (a normal item's 16 KiB word tile stays in L1)
+
+PAIR_GROUP = u64(32)  # blocks between prefetches in _blocks_pairs (8 output lines)
 
 # unsigned offsets: a signed index costs a wraparound check that blocks vectorization
 ONE, TWO, THREE, FOUR = u64(1), u64(2), u64(3), u64(4)
@@ -179,6 +203,37 @@ def _trunc_normal(out, o, words, ndraws, wide, params):
 
 
 @units
+def _blocks_pairs(radius, angle, b0, nb, k0, k1, s0, s1, ahead, a):
+    """The words of blocks ``b0 ...`` as the Box-Muller pairs take them: pair ``p`` is words
+    ``2p`` (``radius[p]``) and ``2p + 1`` (``angle[p]``), so block ``b`` gives pairs ``2b``
+    (``x0, x1``) and ``2b + 1`` (``x2, x3``). Two arrays rather than one: no shuffles to
+    split the words again in the transform, and fewer here (1.04x for the two passes).
+
+    Meanwhile the lines of ``ahead[a:a + 4 nb]``, where the values will go, are read into L2
+    (``_prefetch_l2``): one line a group of four blocks, a prefetch per group of ``PAIR_GROUP``
+    blocks so that the Philox loop between stays vectorized (1.05x in place).
+    """
+    _wide_vectors()
+    ng = u64(nb) // PAIR_GROUP
+    for g in range(ng):
+        for line in range(PAIR_GROUP // FOUR):
+            _prefetch_l2(ahead, a + FOUR * (g * PAIR_GROUP + FOUR * line))
+        for r in range(PAIR_GROUP):
+            q = g * PAIR_GROUP + r
+            x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
+            radius[TWO * q] = x0
+            radius[TWO * q + ONE] = x2
+            angle[TWO * q] = x1
+            angle[TWO * q + ONE] = x3
+    for q in range(ng * PAIR_GROUP, u64(nb)):
+        x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
+        radius[TWO * q] = x0
+        radius[TWO * q + ONE] = x2
+        angle[TWO * q] = x1
+        angle[TWO * q + ONE] = x3
+
+
+@units
 def _blocks_f32(kind, params, out, o, b0, nb, k0, k1, s0, s1):
     """The ``4 * nb`` float32 values of blocks ``b0 ...`` into ``out[o:]``.
 
@@ -203,23 +258,19 @@ def _blocks_f32(kind, params, out, o, b0, nb, k0, k1, s0, s1):
             out[j + TWO] = _uniform_f32(x2, low, span, top)
             out[j + THREE] = _uniform_f32(x3, low, span, top)
         return
-    words = np.empty(4 * nb, np.uint32)
-    _blocks_bits(0, params, words, 0, b0, nb, k0, k1, s0, s1)
     if kind == NORMAL:
+        radius = np.empty(2 * nb, np.uint32)
+        angle = np.empty(2 * nb, np.uint32)
+        _blocks_pairs(radius, angle, b0, nb, k0, k1, s0, s1, out, o)
         mean = np.float32(params[0])
         std = np.float32(params[1])
-        # two pairs a step, one from each half of the tile: the loop's constants are then
-        # loaded once for twice the work (6% faster)
-        half = u64(nb)  # 2 nb pairs
-        for p in range(half):
-            q = p + half
-            z0, z1 = box_muller_f32(words[TWO * p], words[TWO * p + ONE])
-            z2, z3 = box_muller_f32(words[TWO * q], words[TWO * q + ONE])
+        for p in range(TWO * u64(nb)):
+            z0, z1 = box_muller_f32(radius[p], angle[p])
             out[o + TWO * p] = normal_affine_f32(z0, mean, std)
             out[o + TWO * p + ONE] = normal_affine_f32(z1, mean, std)
-            out[o + TWO * q] = normal_affine_f32(z2, mean, std)
-            out[o + TWO * q + ONE] = normal_affine_f32(z3, mean, std)
     else:  # TRUNC_NORMAL, in float64 then rounded once
+        words = np.empty(4 * nb, np.uint32)
+        _blocks_bits(0, params, words, 0, b0, nb, k0, k1, s0, s1)
         _trunc_normal(out, o, words, 4 * nb, False, params)
 
 
