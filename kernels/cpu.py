@@ -259,8 +259,9 @@ def _blocks_f32(kind, params, out, o, b0, nb, k0, k1, s0, s1):
             out[j + THREE] = _uniform_f32(x3, low, span, top)
         return
     if kind == NORMAL:
-        radius = np.empty(2 * nb, np.uint32)
-        angle = np.empty(2 * nb, np.uint32)
+        words = np.empty(4 * nb, np.uint32)  # one allocation (57 ns) for both halves
+        radius = words[:2 * nb]
+        angle = words[2 * nb:]
         _blocks_pairs(radius, angle, b0, nb, k0, k1, s0, s1, out, o)
         mean = np.float32(params[0])
         std = np.float32(params[1])
@@ -272,6 +273,20 @@ def _blocks_f32(kind, params, out, o, b0, nb, k0, k1, s0, s1):
         words = np.empty(4 * nb, np.uint32)
         _blocks_bits(0, params, words, 0, b0, nb, k0, k1, s0, s1)
         _trunc_normal(out, o, words, 4 * nb, False, params)
+
+
+@units
+def _round_half(out, o, tile, n, outcode):
+    """``tile[:n]`` rounded to float16 or bfloat16 bits into the contiguous ``out[o:o + n]``
+    (a unit of its own for the 512-bit vectors; the driver keeps the strided case)."""
+    _wide_vectors()
+    o = u64(o)
+    if outcode == OUT_BF16:
+        for j in range(u64(n)):
+            out[o + j] = f32_to_bf16_bits(tile[j])
+    else:
+        for j in range(u64(n)):
+            out[o + j] = f32_to_f16_bits(tile[j])
 
 
 @units
@@ -359,15 +374,23 @@ def fill_f32(out, base, ostride, rshape, rstart, gstride, key, stream, kind, par
 def fill_half(out, base, ostride, rshape, rstart, gstride, key, stream, kind, params, outcode):
     """Fill a region of a float16 (``OUT_F16``) or bfloat16 (``OUT_BF16``) target.
 
-    ``out`` is a flat uint16 view of its memory. The float32 values go through a tile and are
-    rounded once on the way out.
+    ``out`` is a flat uint16 view of its memory. The float32 values go through an L1 tile and
+    are rounded once on the way out.
     """
     k0, k1, s0, s1, step, total, nchunk = _plan(key, stream, ostride, rshape)
     for w in prange(total):
         g, o, n = _work_item(w, nchunk, base, ostride, rshape, rstart, gstride)
         tile = np.empty(n, np.float32)
+        if step == 1:
+            # the item's output lines into L2 while its values are made (1.2x for bfloat16
+            # uniform in place); here all at once: the prefetches of a float32 normal item,
+            # twice as many, had to be spread over its Philox pass (see _blocks_pairs)
+            for line in range(0, n, 32):
+                _prefetch_l2(out, u64(o + line))
         _item(_blocks_f32, 4, kind, params, tile, 0, 1, g, n, k0, k1, s0, s1)
-        if outcode == OUT_BF16:
+        if step == 1:
+            _round_half(out, o, tile, n, outcode)
+        elif outcode == OUT_BF16:
             for j in range(n):
                 out[u64(o + j * step)] = f32_to_bf16_bits(tile[j])
         else:

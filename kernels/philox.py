@@ -658,9 +658,11 @@ def f32_to_bf16_bits(x):
     Both outcomes are computed and one selected: no branch, so the store loop vectorizes.
     """
     b = f32_as_u32(x)
-    rounded = u32(u64(b) + u64(0x7FFF) + u64((b >> u32(16)) & u32(1))) >> u32(16)
-    quiet_nan = (b >> u32(16)) | u32(0x40)
-    is_nan = (b & u32(0x7FFFFFFF)) > u32(0x7F800000)
+    # in uint32 (Numba widens integer arithmetic to 64 bits, and 64-bit lanes halve the
+    # vector width): the sum wraps only for a NaN, which the select replaces
+    rounded = u32(u32(b + u32(0x7FFF)) + u32(u32(b >> u32(16)) & u32(1))) >> u32(16)
+    quiet_nan = u32(u32(b >> u32(16)) | u32(0x40))
+    is_nan = u32(b & u32(0x7FFFFFFF)) > u32(0x7F800000)
     return np.uint16(quiet_nan if is_nan else rounded)
 
 
@@ -674,14 +676,15 @@ def f32_to_f16_bits(x):
     The three cases (inf/nan, subnormal, normal) are all computed and one selected.
     """
     b = f32_as_u32(x)
-    sign = (b >> u32(16)) & u32(0x8000)
-    a = b & u32(0x7FFFFFFF)
+    # every step in uint32, as in f32_to_bf16_bits
+    sign = u32(u32(b >> u32(16)) & u32(0x8000))
+    a = u32(b & u32(0x7FFFFFFF))
     special = u32(0x7E00) if a > u32(0x7F800000) else u32(0x7C00)  # >= 65536: inf or nan
     # below the smallest normal half, float addition does the rounding into the last bits
-    tiny = f32_as_u32(u32_as_f32(a) + F16_DENORM_MAGIC) - f32_as_u32(F16_DENORM_MAGIC)
-    odd = (a >> u32(13)) & u32(1)
+    tiny = u32(f32_as_u32(u32_as_f32(a) + F16_DENORM_MAGIC) - f32_as_u32(F16_DENORM_MAGIC))
+    odd = u32(u32(a >> u32(13)) & u32(1))
     a_normal = a if a > u32(0x38000000) else u32(0x38000000)  # no unsigned wrap when unused
-    normal = u32(u64(a_normal) - u64(0x38000000) + u64(0xFFF) + u64(odd)) >> u32(13)
+    normal = u32(u32(a_normal - u32(0x38000000 - 0xFFF)) + odd) >> u32(13)
     h = normal
     h = tiny if a < u32(0x38800000) else h
     h = special if a >= u32(0x47800000) else h
