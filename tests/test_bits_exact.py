@@ -27,9 +27,10 @@ LAYOUTS = [
     ((4103,), (slice(3, 4102),)),
     ((9, 37), (slice(2, 9), slice(5, 36))),
     ((3, 5, 7), (slice(1, 3), slice(0, 5), slice(2, 7))),
+    ((3, 301), (slice(0, 3), slice(5, 298))),   # rows of whole groups of 32 blocks and a rest
     ((2**36,), (slice(4 * 2**32 - 7, 4 * 2**32 + 6),)),   # counter word 1 carries
 ]
-LAYOUT_IDS = ["13", "4099-r1", "4103-r3", "9x37", "3x5x7", "huge"]
+LAYOUT_IDS = ["13", "4099-r1", "4103-r3", "9x37", "3x5x7", "3x301-r", "huge"]
 SEED, STREAM = 20240607, 3
 
 
@@ -497,6 +498,9 @@ def test_units_compile_for_512_bit_vectors():
         (cpu._blocks_f32, (cpu.NORMAL, normal, np.empty(16, np.float32), 0, 0, 4, *key)),
         (cpu._blocks_f64, (cpu.NORMAL, normal, np.empty(8), 0, 0, 4, *key)),
         (cpu._trunc_normal, (np.empty(16), 0, np.arange(1, 17, dtype=np.uint32), 16, False, trunc)),
+        (cpu._blocks_pairs, (np.empty(128, np.uint32), np.empty(128, np.uint32), 0, 64, *key,
+                             np.empty(256, np.float32), 0)),
+        (cpu._round_half, (np.empty(64, np.uint16), 0, np.ones(64, np.float32), 64, cpu.OUT_BF16)),
     ]
     avx512 = "+avx512f" in ll.get_host_cpu_features().flatten().split(",")
     for unit, args in calls:
