@@ -51,8 +51,8 @@ def _prefetch_l2(typingctx, arr, i):
 
     A line read ahead of its stores comes in exclusive, and the stores then own it without a
     read for ownership on the spot. The normal's stores come in a burst after the Philox pass
-    of its item, and a core alone writes at about half the machine's bandwidth: their lines,
-    read into L2 during that pass, make the burst a run of L2 hits.
+    of its item, and a core alone writes at about half the machine's bandwidth: lines read
+    into L2 ahead make the burst a run of L2 hits.
     """
     def codegen(context, builder, signature, args):
         array = context.make_array(signature.args[0])(context, builder, args[0])
@@ -67,7 +67,7 @@ def _prefetch_l2(typingctx, arr, i):
 
 CHUNK = 4096  # elements per work item (a normal item's 16 KiB word tile stays in L1)
 
-PAIR_GROUP = u64(32)  # blocks between prefetches in _blocks_pairs (8 output lines)
+PAIR_GROUP = u64(64)  # blocks between prefetches in _blocks_pairs (16 output lines)
 
 # unsigned offsets: a signed index costs a wraparound check that blocks vectorization
 ONE, TWO, THREE, FOUR = u64(1), u64(2), u64(3), u64(4)
@@ -209,9 +209,12 @@ def _blocks_pairs(radius, angle, b0, nb, k0, k1, s0, s1, ahead, a):
     (``x0, x1``) and ``2b + 1`` (``x2, x3``). Two arrays rather than one: no shuffles to
     split the words again in the transform, and fewer here (1.04x for the two passes).
 
-    Meanwhile the lines of ``ahead[a:a + 4 nb]``, where the values will go, are read into L2
-    (``_prefetch_l2``): one line a group of four blocks, a prefetch per group of ``PAIR_GROUP``
-    blocks so that the Philox loop between stays vectorized (1.05x in place).
+    Meanwhile ``4 nb`` elements of ``ahead`` from ``a`` on are read into L2 (``_prefetch_l2``;
+    a line for each four blocks, the prefetches of a group of ``PAIR_GROUP`` blocks together,
+    so that the Philox loop between them stays vectorized). The caller passes the elements
+    just after its own: a thread takes consecutive work items and a row's items are adjacent,
+    so these are mostly the lines of the thread's next item, in L2 long before its stores
+    come. A prefetch never faults, so lines past the end of the target are harmless.
     """
     _wide_vectors()
     ng = u64(nb) // PAIR_GROUP
@@ -262,7 +265,9 @@ def _blocks_f32(kind, params, out, o, b0, nb, k0, k1, s0, s1):
         words = np.empty(4 * nb, np.uint32)  # one allocation (57 ns) for both halves
         radius = words[:2 * nb]
         angle = words[2 * nb:]
-        _blocks_pairs(radius, angle, b0, nb, k0, k1, s0, s1, out, o)
+        # prefetch the lines after this item's: 1.13x in place against no prefetch (1.06x
+        # with the lines of this item itself, during its own Philox pass)
+        _blocks_pairs(radius, angle, b0, nb, k0, k1, s0, s1, out, o + FOUR * u64(nb))
         mean = np.float32(params[0])
         std = np.float32(params[1])
         for p in range(TWO * u64(nb)):
