@@ -202,6 +202,17 @@ def _trunc_normal(out, o, words, ndraws, wide, params):
         out[o + j] = trunc_from_quantile(pp[k], lower, mean, std, lo, hi)
 
 
+@helper
+def _pair_words(radius, angle, q, b0, k0, k1, s0, s1):
+    """Block ``b0 + q``'s radius words into ``radius[2q:2q + 2]``, its angle words into
+    ``angle[2q:2q + 2]``."""
+    x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
+    radius[TWO * q] = x0
+    radius[TWO * q + ONE] = x2
+    angle[TWO * q] = x1
+    angle[TWO * q + ONE] = x3
+
+
 @units
 def _blocks_pairs(radius, angle, b0, nb, k0, k1, s0, s1, ahead, a):
     """The words of blocks ``b0 ...`` as the Box-Muller pairs take them: pair ``p`` is words
@@ -222,18 +233,9 @@ def _blocks_pairs(radius, angle, b0, nb, k0, k1, s0, s1, ahead, a):
         for line in range(PAIR_GROUP // FOUR):
             _prefetch_l2(ahead, a + FOUR * (g * PAIR_GROUP + FOUR * line))
         for r in range(PAIR_GROUP):
-            q = g * PAIR_GROUP + r
-            x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
-            radius[TWO * q] = x0
-            radius[TWO * q + ONE] = x2
-            angle[TWO * q] = x1
-            angle[TWO * q + ONE] = x3
+            _pair_words(radius, angle, g * PAIR_GROUP + r, b0, k0, k1, s0, s1)
     for q in range(ng * PAIR_GROUP, u64(nb)):
-        x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
-        radius[TWO * q] = x0
-        radius[TWO * q + ONE] = x2
-        angle[TWO * q] = x1
-        angle[TWO * q + ONE] = x3
+        _pair_words(radius, angle, q, b0, k0, k1, s0, s1)
 
 
 @units
