@@ -218,7 +218,7 @@ def _blocks_pairs(radius, angle, b0, nb, k0, k1, s0, s1, ahead, a):
     """The words of blocks ``b0 ...`` as the Box-Muller pairs take them: pair ``p`` is words
     ``2p`` (``radius[p]``) and ``2p + 1`` (``angle[p]``), so block ``b`` gives pairs ``2b``
     (``x0, x1``) and ``2b + 1`` (``x2, x3``). Two arrays rather than one: no shuffles to
-    split the words again in the transform, and fewer here (1.04x for the two passes).
+    split the words again in the transform, and fewer here (1.03x for the two passes).
 
     Meanwhile ``4 nb`` elements of ``ahead`` from ``a`` on are read into L2 (``_prefetch_l2``;
     a line for each four blocks, the prefetches of a group of ``PAIR_GROUP`` blocks together,
