@@ -27,7 +27,7 @@ LAYOUTS = [
     ((4103,), (slice(3, 4102),)),
     ((9, 37), (slice(2, 9), slice(5, 36))),
     ((3, 5, 7), (slice(1, 3), slice(0, 5), slice(2, 7))),
-    ((3, 301), (slice(0, 3), slice(5, 298))),   # rows with a whole group of PAIR_GROUP (64) blocks and a rest
+    ((3, 301), (slice(0, 3), slice(5, 298))),  # a PAIR_GROUP of blocks and a rest
     ((2**36,), (slice(4 * 2**32 - 7, 4 * 2**32 + 6),)),   # counter word 1 carries
 ]
 LAYOUT_IDS = ["13", "4099-r1", "4103-r3", "9x37", "3x5x7", "3x301-r", "huge"]
