@@ -200,10 +200,10 @@ class ComputeFloor:
     REPS = 2000  # tile fills per sample: 8.2M elements
 
     def setup(self, kernel):
-        from fastinit import _dispatch
-        plans = {"philox": (-1, [0.0]), "uniform": _dispatch.uniform_plan(-0.1, 0.1, np.float32),
-                 "normal": _dispatch.normal_plan(0.0, 0.02),
-                 "trunc_normal": _dispatch.trunc_normal_plan(0.0, 1.0, -2.0, 2.0)}
+        from fastinit import _plans
+        plans = {"philox": (-1, [0.0]), "uniform": _plans.uniform(-0.1, 0.1, np.float32),
+                 "normal": _plans.normal(0.0, 0.02),
+                 "trunc_normal": _plans.trunc_normal(0.0, 1.0, -2.0, 2.0)}
         kind, params = plans[kernel]
         self.args = (kind, np.asarray(params, np.float64), np.empty(4096, np.float32))
         _repeat_blocks(*self.args, 1)  # compile (or load from the cache)

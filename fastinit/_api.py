@@ -1,88 +1,89 @@
-"""The two call forms every initializer shares: allocate-and-fill, and fill-in-place."""
+"""The two call forms every initializer shares: allocate-and-fill, and fill-in-place.
+
+Each checks its arguments, picks the backend once and returns a :class:`Request`, whose
+methods are the backend's steps on the checked target.
+"""
 import warnings
 
-from . import _dispatch
-from ._checks import check_device, check_dtype, check_seed, check_shape, check_stream
+from . import _backend
+from ._backend.geometry import region_shape
+from ._checks import (FLOAT_DTYPES, check_device, check_dtype, check_region, check_seed,
+                      check_shape, check_stream)
 
 
 class Request:
-    """A checked call: the target array, the global shape, the region, key and stream.
+    """A checked call: the backend, its target, what the call returns, the global shape, the
+    region, key and stream.
 
-    On the GPU, ``arr`` is the caller's (or the allocated CuPy) array and ``device`` the
-    ``fastinit._cuda.DeviceTarget`` describing its memory; on the CPU ``device`` is None.
+    ``target`` is what the backend fills (a NumPy view of the caller's memory on the CPU, a
+    ``DeviceTarget`` on the GPU); ``out`` is what the call returns: the new array, or the
+    caller's own object for the in-place form.
     """
 
-    __slots__ = ("arr", "shape", "bounds", "key", "stream", "device")
+    __slots__ = ("backend", "target", "out", "shape", "bounds", "key", "stream")
 
-    def __init__(self, arr, shape, bounds, key, stream, device=None):
-        self.arr, self.shape, self.bounds, self.key, self.stream = arr, shape, bounds, key, stream
-        self.device = device
+    def __init__(self, backend, target, out, shape, bounds, key, stream):
+        self.backend, self.target, self.out = backend, target, out
+        self.shape, self.bounds, self.key, self.stream = shape, bounds, key, stream
 
     @property
     def dtype(self):
-        return self.arr.dtype if self.device is None else self.device.dtype
+        return self.target.dtype
 
     @property
     def empty(self):
-        return (self.arr if self.device is None else self.device).size == 0
+        return self.target.size == 0
 
-    def run(self, plan):
-        """Fill the target by ``plan`` and return it (after every check has passed)."""
-        if self.device is not None:
-            from . import _cuda
-            _cuda.fill(self.device, self.shape, self.bounds, plan, self.key, self.stream)
-            return self.arr
-        return _dispatch.fill(self.arr, self.shape, self.bounds, plan, self.key, self.stream)
+    def fill(self, plan):
+        """Fill the target by ``plan`` (after every check has passed); return ``out``."""
+        self.backend.fill(self.target, self.shape, self.bounds, plan, self.key, self.stream)
+        return self.out
+
+    def zero_sparse(self, num_zeros):
+        """Zero ``num_zeros`` rows per column (of the 2-D global shape) in the target."""
+        self.backend.zero_sparse(self.target, self.shape, self.bounds, self.key, self.stream,
+                                 num_zeros)
+        return self.out
+
+    def set_ones(self, local):
+        """Write 1 at the local indices ``local`` (rows of indices) of the target."""
+        self.backend.set_ones(self.target, local)
+        return self.out
+
+    def orthogonal(self, gain, method, col, nb=None):
+        """Fill the target with ``gain`` times a Haar orthogonal matrix."""
+        self.backend.fill_orthogonal(self.target, self.key, self.stream, gain, method, col, nb)
+        return self.out
+
+    def delta(self, gain, method, col, centre):
+        """Zeros, and the orthogonal matrix at the index ``centre`` of the leading axes."""
+        self.backend.fill_delta(self.target, self.key, self.stream, gain, method, col, centre)
+        return self.out
 
 
-def allocating(shape, dtype, seed, stream, region, device):
+def allocating(shape, dtype, seed, stream, region, device, dtypes=FLOAT_DTYPES):
     """Check an allocating call; the output is allocated only after the checks pass."""
     shape = check_shape(shape)
-    dtype = check_dtype(dtype)
-    device = check_device(device)
+    dtype = check_dtype(dtype, dtypes)
+    backend = _backend.for_device(check_device(device))
     key, words = check_seed(seed), check_stream(stream)
-    if device == "cuda":
-        from . import _cuda
-        arr, dev, bounds = _cuda.allocate(shape, region, dtype)
-        return Request(arr, shape, bounds, key, words, dev)
-    arr, bounds = _dispatch.allocate(shape, region, dtype)
-    return Request(arr, shape, bounds, key, words)
+    bounds = check_region(region, shape)
+    out, target = backend.empty(region_shape(bounds), dtype)
+    return Request(backend, target, out, shape, bounds, key, words)
 
 
-def in_place(out, seed, stream, shape, region, dtypes=None):
-    """Check an in-place call on ``out`` (the ``region`` of global ``shape``); a GPU ``out``
-    (CUDA array interface, Numba device array) goes to the CUDA backend."""
-    if _is_device_array(out):
-        from . import _cuda
-        dev, gshape, bounds = _cuda.target(out, shape, region, dtypes)
-        key, words = check_seed(seed), check_stream(stream)
-        return Request(out, gshape, bounds, key, words, dev)
-    arr, gshape, bounds = _dispatch.target(out, shape, region, dtypes)
+def in_place(out, seed, stream, shape, region, dtypes=FLOAT_DTYPES):
+    """Check an in-place call on ``out``, the ``region`` of global ``shape`` (default: ``out``'s
+    own shape); ``out`` must have the region's shape."""
+    backend = _backend.for_target(out)
+    target = backend.as_target(out, dtypes)
+    gshape = target.shape if shape is None else check_shape(shape)
+    bounds = check_region(region, gshape)
+    if region_shape(bounds) != target.shape:
+        raise ValueError(f"out has shape {target.shape} but region {region!r} of shape {gshape} "
+                         f"has shape {region_shape(bounds)}")
     key, words = check_seed(seed), check_stream(stream)
-    return Request(arr, gshape, bounds, key, words)
-
-
-def _is_device_array(obj):
-    """A GPU array (no import of numba.cuda or CuPy): a Numba device array (the simulator's
-    too), a CUDA torch tensor, or anything else whose ``__cuda_array_interface__`` works."""
-    t = type(obj)
-    if getattr(t, "__cuda_ndarray__", False):
-        return True
-    if not hasattr(t, "__cuda_array_interface__"):
-        return False
-    is_cuda = getattr(obj, "is_cuda", None)  # torch.Tensor has the property on CPU tensors too
-    if is_cuda is not None:
-        return bool(is_cuda)
-    try:
-        obj.__cuda_array_interface__
-    except AttributeError:
-        return False
-    return True
-
-
-def result(req, out):
-    """What a call returns: the caller's own object for the in-place form."""
-    return req.arr if out is None else out
+    return Request(backend, target, out, gshape, bounds, key, words)
 
 
 def warn_zero_element():

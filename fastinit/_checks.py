@@ -1,4 +1,4 @@
-"""Argument checking shared by every initializer: shapes, dtypes, regions, seeds and targets.
+"""Argument checking shared by every initializer: shapes, dtypes, numbers, regions, seeds.
 
 Every check raises before anything is written, with a message that names the parameter and
 the value it got.
@@ -6,7 +6,6 @@ the value it got.
 import math
 import numbers
 import operator
-import sys
 
 import ml_dtypes
 import numpy as np
@@ -39,16 +38,18 @@ def check_shape(shape, name="shape"):
     return tuple(out)
 
 
-def check_dtype(dtype):
-    """One of float64, float32, float16, bfloat16 as a NumPy dtype."""
+def check_dtype(dtype, dtypes=FLOAT_DTYPES):
+    """One of ``dtypes`` (default: float64, float32, float16, bfloat16) as a NumPy dtype."""
     if isinstance(dtype, str) and dtype in _DTYPE_NAMES:
-        return _DTYPE_NAMES[dtype]
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt is None or dt not in FLOAT_DTYPES:  # (a dtype compares equal to None as float64)
-        raise TypeError(f"dtype must be one of float64, float32, float16, bfloat16, got {dtype!r}")
+        dt = _DTYPE_NAMES[dtype]
+    else:
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            dt = None
+    if dt is None or dt not in dtypes:  # (a dtype compares equal to None as float64)
+        names = ", ".join(str(d) for d in dtypes)
+        raise TypeError(f"dtype must be one of {names}, got {dtype!r}")
     return dt
 
 
@@ -133,57 +134,10 @@ def check_stream(stream):
 
 
 def check_device(device):
-    """'cpu' or 'cuda'; 'cuda' needs CuPy, numba-cuda and a GPU, and the message says which
-    is missing."""
+    """'cpu' (also for None) or 'cuda'; whether 'cuda' is usable is the CUDA backend's to say
+    (``fastinit._backend.for_device``)."""
     if device in (None, "cpu"):
         return "cpu"
     if device != "cuda":
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    from ._cuda import check_available
-    check_available()
     return "cuda"
-
-
-def as_target(out, dtypes=FLOAT_DTYPES):
-    """A writable NumPy view of ``out`` (zero copy) with one of ``dtypes``.
-
-    Accepts NumPy arrays, objects with ``__array_interface__`` and CPU objects with DLPack
-    (a torch CPU tensor, bfloat16 included).
-    """
-    if isinstance(out, np.generic):
-        raise TypeError(f"out must be an array, got the NumPy scalar {out!r}")
-    if isinstance(out, np.ndarray):
-        arr = out
-    elif hasattr(out, "__array_interface__"):
-        arr = np.asarray(out)
-    elif hasattr(out, "__dlpack__"):
-        arr = _from_dlpack(out)
-    else:
-        raise TypeError(f"out must be a NumPy array or support __array_interface__ or DLPack, "
-                        f"got {type(out).__name__}")
-    if arr.dtype not in dtypes:
-        names = ", ".join(str(d) for d in dtypes)
-        raise TypeError(f"out must have dtype {names}, got {arr.dtype}")
-    if not arr.flags.writeable:
-        raise ValueError("out is read-only")
-    for n, s in zip(arr.shape, arr.strides if arr.size else ()):
-        if n > 1 and s == 0:
-            raise ValueError(f"out has a zero stride (a broadcast view): strides {arr.strides}")
-        if s % arr.itemsize:
-            raise ValueError(f"out has strides {arr.strides} that are not a multiple of its "
-                             f"item size {arr.itemsize}")
-    return arr
-
-
-def _from_dlpack(obj):
-    device = obj.__dlpack_device__() if hasattr(obj, "__dlpack_device__") else (1, 0)
-    if device[0] != 1:  # kDLCPU
-        raise TypeError(f"out lives on a device that is not the CPU ({device}); "
-                        "GPU targets need the CUDA backend")
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(obj, torch.Tensor):
-        obj = obj.detach()  # same storage; DLPack refuses tensors that require grad
-    if torch is not None and isinstance(obj, torch.Tensor) and obj.dtype == torch.bfloat16:
-        # NumPy's DLPack has no bfloat16: take the bits as int16 and view them as bfloat16
-        return np.from_dlpack(obj.view(torch.int16)).view(BFLOAT16)
-    return np.from_dlpack(obj)

@@ -254,11 +254,10 @@ class Job:
         self._result = None
 
     def _fill_bits(self, view, region):
-        from . import _dispatch
-        from ._checks import check_region, check_seed, check_stream
-        bounds = check_region(region, self.shape)
-        _dispatch.fill(view, self.shape, bounds, (0, ()), check_seed(self.seed),
-                       check_stream(self.stream))
+        """random_bits into ``view`` (the ``region`` of the tensor), in place."""
+        from . import _api, _plans
+        _api.in_place(view, self.seed, self.stream, self.shape, region,
+                      dtypes=(np.dtype(np.uint32),)).fill(_plans.BITS)
 
     @property
     def nbytes(self):

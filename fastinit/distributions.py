@@ -5,9 +5,11 @@ thread count, ``region=`` and the target's memory layout never change a bit.
 """
 import numpy as np
 
-from . import _dispatch
-from ._api import allocating, in_place, result
-from ._checks import check_number, check_seed, check_shape, check_stream
+from . import _plans
+from ._api import allocating, in_place
+from ._checks import check_number
+
+_BITS = (np.dtype(np.uint32),)
 
 COMMON = """seed : int, numpy.random.SeedSequence or None
         An int in [0, 2**64) is the Philox key itself (``key = (seed & 0xFFFFFFFF,
@@ -40,10 +42,8 @@ def random_bits(shape, *, seed=None, stream=0, region=None):
     >>> fastinit.random_bits(4, seed=0)  # Philox4x32-10 of counter 0, key 0
     array([1713891541, 3781805453, 3159862348, 2600524760], dtype=uint32)
     """
-    shape = check_shape(shape)
-    key, words = check_seed(seed), check_stream(stream)
-    arr, bounds = _dispatch.allocate(shape, region, np.uint32)
-    return _dispatch.fill(arr, shape, bounds, (0, ()), key, words)
+    req = allocating(shape, np.uint32, seed, stream, region, "cpu", dtypes=_BITS)
+    return req.fill(_plans.BITS)
 
 
 def _uniform(req, low, high):
@@ -51,7 +51,7 @@ def _uniform(req, low, high):
     high = check_number(high, "high")
     if not low < high:
         raise ValueError(f"uniform needs low < high, got low={low!r}, high={high!r}")
-    return req.run(_dispatch.uniform_plan(low, high, req.dtype))
+    return req.fill(_plans.uniform(low, high, req.dtype))
 
 
 def uniform(shape, low=0.0, high=1.0, *, dtype="float32", seed=None, stream=0, region=None,
@@ -83,15 +83,13 @@ def uniform(shape, low=0.0, high=1.0, *, dtype="float32", seed=None, stream=0, r
 def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, shape=None, region=None):
     """In-place :func:`uniform`: fills ``out`` (the ``region`` of global ``shape``) and
     returns it."""
-    req = in_place(out, seed, stream, shape, region)
-    _uniform(req, low, high)
-    return result(req, out)
+    return _uniform(in_place(out, seed, stream, shape, region), low, high)
 
 
 def _normal(req, mean, std):
     mean = check_number(mean, "mean")
     std = check_number(std, "std", minimum=0.0)
-    return req.run(_dispatch.normal_plan(mean, std))
+    return req.fill(_plans.normal(mean, std))
 
 
 def normal(shape, mean=0.0, std=1.0, *, dtype="float32", seed=None, stream=0, region=None,
@@ -123,9 +121,7 @@ def normal(shape, mean=0.0, std=1.0, *, dtype="float32", seed=None, stream=0, re
 def normal_(out, mean=0.0, std=1.0, *, seed=None, stream=0, shape=None, region=None):
     """In-place :func:`normal`: fills ``out`` (the ``region`` of global ``shape``) and
     returns it."""
-    req = in_place(out, seed, stream, shape, region)
-    _normal(req, mean, std)
-    return result(req, out)
+    return _normal(in_place(out, seed, stream, shape, region), mean, std)
 
 
 def _trunc_normal(req, mean, std, a, b):
@@ -135,7 +131,7 @@ def _trunc_normal(req, mean, std, a, b):
     b = check_number(b, "b", finite=False)
     if not a < b:
         raise ValueError(f"trunc_normal needs a < b, got a={a!r}, b={b!r}")
-    return req.run(_dispatch.trunc_normal_plan(mean, std, a, b))
+    return req.fill(_plans.trunc_normal(mean, std, a, b))
 
 
 def trunc_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, dtype="float32", seed=None,
@@ -173,9 +169,7 @@ def trunc_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, dtype="float32", se
 def trunc_normal_(out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, stream=0, shape=None,
                   region=None):
     """In-place :func:`trunc_normal`: fills ``out`` and returns it."""
-    req = in_place(out, seed, stream, shape, region)
-    _trunc_normal(req, mean, std, a, b)
-    return result(req, out)
+    return _trunc_normal(in_place(out, seed, stream, shape, region), mean, std, a, b)
 
 
 def _truncated_normal(req, stddev, lower, upper):
@@ -186,8 +180,8 @@ def _truncated_normal(req, stddev, lower, upper):
         raise ValueError(f"truncated_normal needs lower < upper, got lower={lower!r}, "
                          f"upper={upper!r}")
     if stddev == 0.0:
-        return req.run(_dispatch.constant_plan(0.0, req.dtype))
-    return req.run(_dispatch.trunc_normal_plan(0.0, stddev, lower * stddev, upper * stddev))
+        return req.fill(_plans.constant(0.0, req.dtype))
+    return req.fill(_plans.trunc_normal(0.0, stddev, lower * stddev, upper * stddev))
 
 
 def truncated_normal(shape, stddev=1e-2, lower=-2.0, upper=2.0, *, dtype="float32", seed=None,
@@ -222,9 +216,7 @@ def truncated_normal(shape, stddev=1e-2, lower=-2.0, upper=2.0, *, dtype="float3
 def truncated_normal_(out, stddev=1e-2, lower=-2.0, upper=2.0, *, seed=None, stream=0,
                       shape=None, region=None):
     """In-place :func:`truncated_normal`: fills ``out`` and returns it."""
-    req = in_place(out, seed, stream, shape, region)
-    _truncated_normal(req, stddev, lower, upper)
-    return result(req, out)
+    return _truncated_normal(in_place(out, seed, stream, shape, region), stddev, lower, upper)
 
 
 for _f in (random_bits, uniform, normal, trunc_normal, truncated_normal):

@@ -30,13 +30,9 @@ estimators", SIAM J. Numer. Anal. 17 (1980). F. Mezzadri, "How to generate rando
 from the classical compact groups", Notices of the AMS 54 (2007). L. Xiao et al., "Dynamical
 isometry and a mean field theory of CNNs", ICML 2018 (delta orthogonal).
 """
-import math
 import numbers
 
-import numpy as np
-
-from . import _dispatch, linalg
-from ._api import allocating, in_place, result
+from ._api import allocating, in_place
 from ._checks import check_choice, check_number
 from .fans import CONVENTIONS
 
@@ -89,92 +85,9 @@ def _resolve(shape, gain, method, convention, column_axis, name="gain"):
     return gain, method, (None if convention == "torch" else col)
 
 
-def _matrix_shape(shape, col):
-    if col is None:
-        return shape[0], math.prod(shape[1:])
-    return math.prod(shape) // shape[col], shape[col]
-
-
-def _as_matrix(arr, col, rows, cols):
-    """A view of ``arr`` as the ``(rows, cols)`` matrix, or None when no view exists."""
-    moved = arr if col is None else np.moveaxis(arr, col, -1)
-    view = moved.view()
-    try:
-        view.shape = (rows, cols)  # raises rather than copy
-    except AttributeError:
-        return None
-    return view
-
-
-def _compute_dtype(dtype):
-    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
-
-
-def _signs_times_gain(xp, beta, gain):
-    """``gain * sign(beta)`` (``+gain`` where ``beta`` is 0), float64."""
-    scale = xp.full(beta.shape, gain, np.float64)
-    scale[beta < 0.0] = -gain
-    return scale
-
-
-def _haar(a, gain, method, nb=None, steps=None):
-    """Fill the tall ``m x n`` matrix ``a`` (any layout) with ``gain`` times a Haar
-    semi-orthogonal matrix from the Gaussian ``a`` is first filled with.
-
-    ``steps`` (default: the CPU's) carries the array module ``a`` belongs to and the panel
-    kernels: ``fastinit._cuda_linalg.cuda_steps`` runs this same code on the GPU."""
-    m, n = a.shape
-    if nb is None:
-        nb = linalg.q_panel_width(m, n) if method == "reflectors" else linalg.PANEL_WIDTH
-    nb = max(1, min(nb, n))
-    steps = linalg.cpu_steps() if steps is None else steps
-    xp = steps.xp
-    work = linalg.Workspace(xp, a, nb)
-    if method == "qr":
-        tau = xp.zeros(n, np.float64)
-        beta = xp.zeros(n, np.float64)
-        linalg.geqrf(a, tau, beta, steps, nb, work)
-        scale = _signs_times_gain(xp, beta, gain)
-        linalg.form_q(a, n, linalg.stored_reflectors(tau, steps, scale), steps, nb, work)
-        return a
-
-    def drawn_reflectors(src, v, i):
-        b = v.shape[1]
-        tau = xp.empty(b, np.float64)
-        beta = xp.empty(b, np.float64)
-        steps.reflectors(src, v, tau, beta)
-        return tau, _signs_times_gain(xp, beta, gain)
-
-    linalg.form_q(a, n, drawn_reflectors, steps, nb, work)
-    return a
-
-
-def _fill_orthogonal(arr, key, stream, gain, method, col, nb=None):
-    """``arr`` (checked, non-empty) gets the orthogonal matrix of its own shape."""
-    rows, cols = _matrix_shape(arr.shape, col)
-    cdt = _compute_dtype(arr.dtype)
-    mat = _as_matrix(arr, col, rows, cols)
-    direct = (mat is not None and mat.dtype == cdt
-              and (mat.flags.c_contiguous or mat.flags.f_contiguous))
-    # float16/bfloat16 targets and targets no view reaches compute in a scratch matrix and are
-    # rounded once at the end
-    work = mat if direct else np.empty((rows, cols), cdt)
-    full = ((0, rows), (0, cols))
-    _dispatch.fill(work, (rows, cols), full, _dispatch.normal_plan(0.0, 1.0), key, stream)
-    _haar(work if rows >= cols else work.T, gain, method, nb)
-    if not direct:
-        moved = arr if col is None else np.moveaxis(arr, col, -1)
-        moved[...] = work.reshape(moved.shape)
-    return arr
-
-
 def _orthogonal(req, gain, method, convention, column_axis, nb=None):
     gain, method, col = _resolve(req.shape, gain, method, convention, column_axis)
-    if req.device is not None:  # a GPU target (CuPy, Numba device array, CUDA array interface)
-        from . import _cuda_linalg
-        return _cuda_linalg.fill_orthogonal(req.device, req.key, req.stream, gain, method, col,
-                                            nb)
-    return _fill_orthogonal(req.arr, req.key, req.stream, gain, method, col, nb)
+    return req.orthogonal(gain, method, col, nb)
 
 
 def orthogonal(shape, gain=1.0, *, method=None, convention="torch", column_axis=-1,
@@ -225,8 +138,7 @@ def orthogonal_(out, gain=1.0, *, method=None, convention="torch", column_axis=-
     call that fails its checks.
     """
     req = in_place(out, seed, stream, None, None)
-    _orthogonal(req, gain, method, convention, column_axis)
-    return result(req, out)
+    return _orthogonal(req, gain, method, convention, column_axis)
 
 
 def _delta(req, scale, column_axis, method):
@@ -241,15 +153,7 @@ def _delta(req, scale, column_axis, method):
     if 0 in shape:
         raise ValueError(f"delta_orthogonal needs a shape without zero-size dimensions, "
                          f"got {shape}")
-    arr = req.arr
-    centre = tuple((k - 1) // 2 for k in shape[:-2])
-    if req.device is not None:
-        from . import _cuda_linalg
-        return _cuda_linalg.fill_delta(req.device, req.key, req.stream, gain, method, col,
-                                       centre)
-    arr[...] = 0
-    _fill_orthogonal(arr[centre], req.key, req.stream, gain, method, col)
-    return arr
+    return req.delta(gain, method, col, tuple((k - 1) // 2 for k in shape[:-2]))
 
 
 def delta_orthogonal(shape, scale=1.0, column_axis=-1, *, method=None, dtype="float32",
@@ -285,8 +189,7 @@ def delta_orthogonal(shape, scale=1.0, column_axis=-1, *, method=None, dtype="fl
 def delta_orthogonal_(out, scale=1.0, column_axis=-1, *, method=None, seed=None, stream=0):
     """In-place :func:`delta_orthogonal`."""
     req = in_place(out, seed, stream, None, None)
-    _delta(req, scale, column_axis, method)
-    return result(req, out)
+    return _delta(req, scale, column_axis, method)
 
 
 for _fn in (orthogonal, orthogonal_):

@@ -16,8 +16,8 @@ BackProp", 1998.
 """
 import math
 
-from . import _dispatch
-from ._api import allocating, in_place, result, warn_zero_element
+from . import _plans
+from ._api import allocating, in_place, warn_zero_element
 from ._checks import check_choice, check_number
 from .fans import CONVENTIONS, DISTRIBUTIONS, MODES, calculate_gain, compute_fans, jax_scaled, variance_scale
 
@@ -34,12 +34,12 @@ COMMON = """convention : {{"torch", "jax"}}
 def _fill(req, distribution, value):
     """Fill by the distribution of the resolved scale ``value`` (a bound or a std)."""
     if value == 0.0:
-        return req.run(_dispatch.constant_plan(0.0, req.dtype))
+        return req.fill(_plans.constant(0.0, req.dtype))
     if distribution == "uniform":
-        return req.run(_dispatch.uniform_plan(-value, value, req.dtype))
+        return req.fill(_plans.uniform(-value, value, req.dtype))
     if distribution == "normal":
-        return req.run(_dispatch.normal_plan(0.0, value))
-    return req.run(_dispatch.trunc_normal_plan(0.0, value, -2.0 * value, 2.0 * value))
+        return req.fill(_plans.normal(0.0, value))
+    return req.fill(_plans.trunc_normal(0.0, value, -2.0 * value, 2.0 * value))
 
 
 def _torch_fan(shape, mode, axes):
@@ -63,11 +63,11 @@ def _scaled(req, family, uniform, convention, axes, gain=1.0, a=0, mode="fan_in"
     if family == "kaiming":
         if len(shape) and 0 in shape:
             warn_zero_element()
-            return req.arr
+            return req.out
         calculate_gain(nonlinearity, a)  # validates nonlinearity and a
     compute_fans(shape, convention, *axes)  # validates the dimensions and axes
     if req.empty:
-        return req.arr
+        return req.out
     if convention == "torch":
         if family == "xavier":
             fan_in, fan_out = compute_fans(shape, "torch", *axes)
@@ -118,8 +118,7 @@ def xavier_uniform_(out, gain=1.0, *, convention="torch", in_axis=None, out_axis
                     batch_axis=(), seed=None, stream=0, shape=None, region=None):
     """In-place :func:`xavier_uniform` (alias ``glorot_uniform_``)."""
     req = in_place(out, seed, stream, shape, region)
-    _scaled(req, "xavier", True, convention, (in_axis, out_axis, batch_axis), gain=gain)
-    return result(req, out)
+    return _scaled(req, "xavier", True, convention, (in_axis, out_axis, batch_axis), gain=gain)
 
 
 def xavier_normal(shape, gain=1.0, *, convention="torch", in_axis=None, out_axis=None,
@@ -151,8 +150,7 @@ def xavier_normal_(out, gain=1.0, *, convention="torch", in_axis=None, out_axis=
                    batch_axis=(), seed=None, stream=0, shape=None, region=None):
     """In-place :func:`xavier_normal` (alias ``glorot_normal_``)."""
     req = in_place(out, seed, stream, shape, region)
-    _scaled(req, "xavier", False, convention, (in_axis, out_axis, batch_axis), gain=gain)
-    return result(req, out)
+    return _scaled(req, "xavier", False, convention, (in_axis, out_axis, batch_axis), gain=gain)
 
 
 def kaiming_uniform(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, convention="torch",
@@ -191,9 +189,8 @@ def kaiming_uniform_(out, a=0, mode="fan_in", nonlinearity="leaky_relu", *, conv
                      shape=None, region=None):
     """In-place :func:`kaiming_uniform` (alias ``he_uniform_``)."""
     req = in_place(out, seed, stream, shape, region)
-    _scaled(req, "kaiming", True, convention, (in_axis, out_axis, batch_axis), a=a, mode=mode,
-            nonlinearity=nonlinearity)
-    return result(req, out)
+    return _scaled(req, "kaiming", True, convention, (in_axis, out_axis, batch_axis), a=a,
+                   mode=mode, nonlinearity=nonlinearity)
 
 
 def kaiming_normal(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, convention="torch",
@@ -228,9 +225,8 @@ def kaiming_normal_(out, a=0, mode="fan_in", nonlinearity="leaky_relu", *, conve
                     shape=None, region=None):
     """In-place :func:`kaiming_normal` (alias ``he_normal_``)."""
     req = in_place(out, seed, stream, shape, region)
-    _scaled(req, "kaiming", False, convention, (in_axis, out_axis, batch_axis), a=a, mode=mode,
-            nonlinearity=nonlinearity)
-    return result(req, out)
+    return _scaled(req, "kaiming", False, convention, (in_axis, out_axis, batch_axis), a=a,
+                   mode=mode, nonlinearity=nonlinearity)
 
 
 def lecun_uniform(shape, *, convention="torch", in_axis=None, out_axis=None, batch_axis=(),
@@ -256,8 +252,7 @@ def lecun_uniform_(out, *, convention="torch", in_axis=None, out_axis=None, batc
                    seed=None, stream=0, shape=None, region=None):
     """In-place :func:`lecun_uniform`."""
     req = in_place(out, seed, stream, shape, region)
-    _scaled(req, "lecun", True, convention, (in_axis, out_axis, batch_axis))
-    return result(req, out)
+    return _scaled(req, "lecun", True, convention, (in_axis, out_axis, batch_axis))
 
 
 def lecun_normal(shape, *, convention="torch", in_axis=None, out_axis=None, batch_axis=(),
@@ -283,8 +278,7 @@ def lecun_normal_(out, *, convention="torch", in_axis=None, out_axis=None, batch
                   seed=None, stream=0, shape=None, region=None):
     """In-place :func:`lecun_normal`."""
     req = in_place(out, seed, stream, shape, region)
-    _scaled(req, "lecun", False, convention, (in_axis, out_axis, batch_axis))
-    return result(req, out)
+    return _scaled(req, "lecun", False, convention, (in_axis, out_axis, batch_axis))
 
 
 def _variance_scaling(req, scale, mode, distribution, convention, axes):
@@ -294,7 +288,7 @@ def _variance_scaling(req, scale, mode, distribution, convention, axes):
     check_choice(distribution, "distribution", DISTRIBUTIONS)
     compute_fans(req.shape, convention, *axes)
     if req.empty:
-        return req.arr
+        return req.out
     return _fill(req, *jax_scaled(req.shape, scale, mode, distribution, *axes, convention))
 
 
@@ -337,8 +331,8 @@ def variance_scaling_(out, scale, mode, distribution, *, convention="torch", in_
                       region=None):
     """In-place :func:`variance_scaling`."""
     req = in_place(out, seed, stream, shape, region)
-    _variance_scaling(req, scale, mode, distribution, convention, (in_axis, out_axis, batch_axis))
-    return result(req, out)
+    return _variance_scaling(req, scale, mode, distribution, convention,
+                             (in_axis, out_axis, batch_axis))
 
 
 for _f in (xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal, lecun_uniform,

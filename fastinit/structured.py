@@ -3,15 +3,14 @@ import math
 
 import numpy as np
 
-from . import _dispatch
-from ._api import allocating, in_place, result
+from . import _plans
+from ._api import allocating, in_place
 from ._checks import check_number
-from .kernels import cpu
 
 
 def _constant(req, value):
     value = check_number(value, "value", finite=False, allow_nan=True)
-    return req.run(_dispatch.constant_plan(value, req.dtype))
+    return req.fill(_plans.constant(value, req.dtype))
 
 
 def constant(shape, value, *, dtype="float32", region=None, device="cpu"):
@@ -26,9 +25,7 @@ def constant(shape, value, *, dtype="float32", region=None, device="cpu"):
 
 def constant_(out, value, *, shape=None, region=None):
     """In-place :func:`constant`: fills ``out`` with ``value`` and returns it."""
-    req = in_place(out, 0, 0, shape, region)
-    _constant(req, value)
-    return result(req, out)
+    return _constant(in_place(out, 0, 0, shape, region), value)
 
 
 def zeros(shape, *, dtype="float32", region=None, device="cpu"):
@@ -53,20 +50,14 @@ def ones_(out, *, shape=None, region=None):
 
 def _set_ones(req, points):
     """Zero the region, then write 1 at the global ``points`` (rows of indices) inside it."""
-    req.run(_dispatch.constant_plan(0.0, req.dtype))
+    req.fill(_plans.constant(0.0, req.dtype))
     if len(points) == 0 or req.empty:
-        return req.arr
+        return req.out
     start = np.array([b[0] for b in req.bounds])
     stop = np.array([b[1] for b in req.bounds])
     points = np.asarray(points).reshape(len(points), -1)
     inside = np.all((points >= start) & (points < stop), axis=1)
-    local = points[inside] - start
-    if req.device is not None:
-        from . import _cuda
-        _cuda.set_ones(req.device, local)
-        return req.arr
-    req.arr[tuple(local.T)] = 1
-    return req.arr
+    return req.set_ones(points[inside] - start)
 
 
 def _eye(req):
@@ -91,9 +82,7 @@ def eye(shape, *, dtype="float32", region=None, device="cpu"):
 
 def eye_(out, *, shape=None, region=None):
     """In-place :func:`eye`."""
-    req = in_place(out, 0, 0, shape, region)
-    _eye(req)
-    return result(req, out)
+    return _eye(in_place(out, 0, 0, shape, region))
 
 
 def _dirac(req, groups):
@@ -133,9 +122,7 @@ def dirac(shape, groups=1, *, dtype="float32", region=None, device="cpu"):
 
 def dirac_(out, groups=1, *, shape=None, region=None):
     """In-place :func:`dirac`."""
-    req = in_place(out, 0, 0, shape, region)
-    _dirac(req, groups)
-    return result(req, out)
+    return _dirac(in_place(out, 0, 0, shape, region), groups)
 
 
 def _sparse(req, sparsity, std):
@@ -147,23 +134,11 @@ def _sparse(req, sparsity, std):
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
     std = check_number(std, "std", minimum=0.0)
-    req.run(_dispatch.normal_plan(0.0, std))
-    rows, cols = req.shape
-    num_zeros = math.ceil(sparsity * rows)
+    req.fill(_plans.normal(0.0, std))
+    num_zeros = math.ceil(sparsity * req.shape[0])
     if num_zeros == 0 or req.empty:
-        return req.arr
-    if req.device is not None:
-        from . import _cuda
-        _cuda.zero_sparse(req.device, req.shape, req.bounds, req.key, req.stream, num_zeros)
-        return req.arr
-    arr = req.arr
-    flat, base, *_ = _dispatch._geometry(arr, req.shape, req.bounds)
-    if arr.dtype.itemsize == 2:
-        flat = flat.view(np.uint16)
-    ostride = np.array([s // arr.itemsize for s in arr.strides], np.int64)
-    rb = np.array([b for pair in req.bounds for b in pair], np.int64)
-    cpu.zero_sparse(flat, base, ostride, rb, rows, cols, req.key, req.stream, num_zeros)
-    return arr
+        return req.out
+    return req.zero_sparse(num_zeros)
 
 
 def sparse(shape, sparsity, std=0.01, *, dtype="float32", seed=None, stream=0, region=None,
@@ -192,6 +167,4 @@ def sparse(shape, sparsity, std=0.01, *, dtype="float32", seed=None, stream=0, r
 
 def sparse_(out, sparsity, std=0.01, *, seed=None, stream=0, shape=None, region=None):
     """In-place :func:`sparse`."""
-    req = in_place(out, seed, stream, shape, region)
-    _sparse(req, sparsity, std)
-    return result(req, out)
+    return _sparse(in_place(out, seed, stream, shape, region), sparsity, std)

@@ -14,6 +14,7 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.core.extending import intrinsic
 
+from .codes import NORMAL, OUT_BF16, UNIFORM
 from .philox import (
     box_muller_f32, box_muller_f64, f32_to_bf16_bits, f32_to_f16_bits, join64,
     TAIL_NEAR_LIMIT, normal_affine_f32, normal_quantile_central, open_uniform_pair_u32,
@@ -72,15 +73,6 @@ PAIR_GROUP = u64(64)  # blocks between prefetches in _blocks_pairs (16 output li
 # unsigned offsets: a signed index costs a wraparound check that blocks vectorization
 ONE, TWO, THREE, FOUR = u64(1), u64(2), u64(3), u64(4)
 
-# what a driver generates (``kind``) and the meaning of ``params`` for each
-CONSTANT = 0      # params[0] = value (filled by fill_value, without a tile)
-UNIFORM = 1       # params = low, high - low, threshold (a value >= threshold becomes low)
-NORMAL = 2        # params = mean, std
-TRUNC_NORMAL = 3  # params = mean, std, a, b, Phi(alpha), Phi(-beta), Phi(beta) - Phi(alpha)
-
-# the 16-bit formats of fill_half (``outcode``)
-OUT_F16 = 1
-OUT_BF16 = 2
 
 
 @helper

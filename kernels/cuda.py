@@ -28,9 +28,7 @@ from numba import config, cuda
 from . import philox
 from .philox import f32, f64, u64
 
-OUT_F32 = 0   # how a float32 value is stored (16-bit codes as in cpu.py)
-OUT_F16 = 1
-OUT_BF16 = 2
+from .codes import OUT_BF16, OUT_F16, OUT_F32
 
 
 def _device(func):
@@ -382,7 +380,7 @@ fill_normal_f64 = _kernel64(_normal2)
 fill_trunc_normal_f64 = _kernel64(_trunc_normal2)
 
 
-# (kind, float64 output) -> kernel; kinds as in cpu.py: CONSTANT, UNIFORM, NORMAL, TRUNC_NORMAL
+# kernel by kind (``codes``: CONSTANT, UNIFORM, NORMAL, TRUNC_NORMAL), float32 and float64 output
 KERNELS_F32 = (fill_constant_f32, fill_uniform_f32, fill_normal_f32, fill_trunc_normal_f32)
 KERNELS_F64 = (fill_constant_f64, fill_uniform_f64, fill_normal_f64, fill_trunc_normal_f64)
 

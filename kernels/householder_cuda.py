@@ -3,7 +3,7 @@
 The twins of ``householder.py``'s kernels, with the same arguments and the same results up to
 the order of the sums (block reductions here, sequential sums there); the blocked algorithm
 (trailing updates and the forming of Q as cuBLAS products through CuPy) runs on the host in
-``fastinit.linalg``, driven by ``fastinit._cuda_linalg``.
+``fastinit.linalg``, driven by ``fastinit._backend.cuda``.
 
 - ``reflectors_from_columns``: one thread block per column (grid-stride over the columns),
   LAPACK ``larfg`` on ``src[j:, j]`` with block reductions for ``max |x|`` and the scaled sum

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import fastinit as fi
-from fastinit import _api
+from fastinit._backend.foreign import is_device_array
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NO_PACKAGES = ("the CUDA tests need numba-cuda[cu13] and nvidia-cuda-nvcc: "
@@ -78,7 +78,7 @@ class _SM90:
 
 def _signatures():
     """(name, kernel, argument types, fma allowed) for every kernel and output type, the
-    argument types being those ``fastinit._cuda`` launches with (2-D collapsed geometry)."""
+    argument types being those ``fastinit._backend.cuda`` launches with (2-D collapsed geometry)."""
     import numba
     from fastinit.kernels import cuda as K
     geo = (0, (45, 1), (18, 38), (3, 5), (45, 1))
@@ -217,8 +217,8 @@ class _FakeCudaArray:
 
 
 def test_gpu_targets_are_recognised_and_checked_before_any_launch():
-    assert _api._is_device_array(_FakeCudaArray((4,), "<f4"))
-    assert not _api._is_device_array(np.zeros(3))
+    assert is_device_array(_FakeCudaArray((4,), "<f4"))
+    assert not is_device_array(np.zeros(3))
     with pytest.raises(TypeError, match="out must have dtype"):
         fi.normal_(_FakeCudaArray((4, 4), "<i4"), seed=0)
     with pytest.raises(ValueError, match="read-only"):
@@ -232,7 +232,7 @@ def test_gpu_targets_are_recognised_and_checked_before_any_launch():
 def test_cpu_torch_tensor_stays_on_the_cpu():
     import torch
     t = torch.zeros(4, 5)
-    assert not _api._is_device_array(t)
+    assert not is_device_array(t)
     fi.normal_(t, seed=3)
     np.testing.assert_array_equal(t.numpy(), fi.normal((4, 5), seed=3))
     b = torch.zeros(4, 5, dtype=torch.bfloat16)

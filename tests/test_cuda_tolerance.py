@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from fastinit import _dispatch
+from fastinit import _plans
 from fastinit.kernels import philox
 
 # the README states: |x_gpu - x_cpu| <= TOL * (std * max(|z|, 1) + |mean|)
@@ -139,7 +139,7 @@ def test_normal64_within_tolerance_when_fused(words):
                                              (1.0, 1.0, 7.0, np.inf)])
 def test_truncated_normal_within_tolerance_when_fused(words, mean, std, a, b):
     w32, w64 = words
-    _, p = _dispatch.trunc_normal_plan(mean, std, a, b)
+    _, p = _plans.trunc_normal(mean, std, a, b)
     p = np.asarray(p, np.float64)
     r32, g32 = np.empty(N, np.float32), np.empty(N, np.float32)
     r64, g64 = np.empty(N), np.empty(N)

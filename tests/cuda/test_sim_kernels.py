@@ -13,10 +13,11 @@ import pytest
 from numba import config, cuda
 
 import fastinit as fi
-from fastinit import _api, _cuda, _dispatch
+from fastinit import _api, _plans
+from fastinit._backend import cpu as cpu_backend, cuda as cuda_backend
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
-CPU_FILL = _dispatch.fill  # the real CPU route, for the references
+CPU_FILL = cpu_backend.fill  # the real CPU route, for the references
 DTYPES = [np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16), BF16]
 DT_IDS = ["f64", "f32", "f16", "bf16"]
 SEED, STREAM = 20240607, 3
@@ -57,8 +58,8 @@ NO_SEED = {"constant", "constant_nan", "zeros", "ones", "eye"}
 @pytest.fixture(autouse=True)
 def small_launches(monkeypatch):
     assert config.ENABLE_CUDASIM, "these tests must run with NUMBA_ENABLE_CUDASIM=1"
-    monkeypatch.setattr(_cuda, "THREADS_PER_BLOCK", 8)
-    monkeypatch.setattr(_cuda, "MAX_BLOCKS", 3)
+    monkeypatch.setattr(cuda_backend, "THREADS_PER_BLOCK", 8)
+    monkeypatch.setattr(cuda_backend, "MAX_BLOCKS", 3)
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def no_cpu_kernels(monkeypatch):
     like a NumPy array, so a wrong route would still give the right numbers)."""
     def refuse(*args, **kwargs):
         raise AssertionError("a device target went to the CPU drivers")
-    monkeypatch.setattr(_dispatch, "fill", refuse)
+    monkeypatch.setattr(cpu_backend, "fill", refuse)
 
 
 def bits(a):
@@ -106,12 +107,12 @@ def _device_target(layout, shape, dtype):
 
 def _cpu_call(func, arr, kw):
     """``func`` on a NumPy array through the CPU drivers, even under ``no_cpu_kernels``."""
-    saved = _dispatch.fill
-    _dispatch.fill = CPU_FILL
+    saved = cpu_backend.fill
+    cpu_backend.fill = CPU_FILL
     try:
         return func(arr, **kw)
     finally:
-        _dispatch.fill = saved
+        cpu_backend.fill = saved
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
@@ -167,7 +168,7 @@ def test_random_bits_kernel_equals_cpu(shape, region, no_cpu_kernels):
                        dict(shape=shape, seed=SEED, stream=2**40 + 5, region=region))
     out = cuda.to_device(np.zeros(expect.shape, np.uint32))
     req = _api.in_place(out, SEED, 2**40 + 5, shape, region, dtypes=(np.dtype(np.uint32),))
-    req.run((0, ()))
+    req.fill(_plans.BITS)
     assert_same_bits(out.copy_to_host(), expect)
 
 
@@ -194,8 +195,8 @@ def test_grid_stride_loop_turns(monkeypatch):
     bits."""
     expect = None
     for threads, blocks in ((8, 1), (8, 3), (32, 64), (1, 1)):
-        monkeypatch.setattr(_cuda, "THREADS_PER_BLOCK", threads)
-        monkeypatch.setattr(_cuda, "MAX_BLOCKS", blocks)
+        monkeypatch.setattr(cuda_backend, "THREADS_PER_BLOCK", threads)
+        monkeypatch.setattr(cuda_backend, "MAX_BLOCKS", blocks)
         out = cuda.device_array((9, 37), np.float32)
         fi.normal_(out, seed=SEED)
         got = out.copy_to_host()

@@ -13,22 +13,23 @@ import pytest
 from numba import config, cuda
 
 import fastinit as fi
-from fastinit import _cuda, _cuda_linalg, _dispatch, linalg
+from fastinit import linalg
+from fastinit._backend import cpu as cpu_backend, cuda as cuda_backend, cuda_steps
 
 NB = 5
 TOL = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-12}
 DTYPES = [np.dtype(np.float32), np.dtype(np.float64)]
 DT_IDS = ["f32", "f64"]
-CPU_FILL = _dispatch.fill
+CPU_FILL = cpu_backend.fill
 
 
 @pytest.fixture(autouse=True)
 def small_launches(monkeypatch):
     assert config.ENABLE_CUDASIM, "these tests must run with NUMBA_ENABLE_CUDASIM=1"
-    monkeypatch.setattr(_cuda, "THREADS_PER_BLOCK", 8)
-    monkeypatch.setattr(_cuda, "MAX_BLOCKS", 3)
-    monkeypatch.setattr(_cuda_linalg, "PANEL_THREADS", 8)
-    monkeypatch.setattr(_cuda_linalg, "MAX_BLOCKS", 2)  # fewer blocks than columns
+    monkeypatch.setattr(cuda_backend, "THREADS_PER_BLOCK", 8)
+    monkeypatch.setattr(cuda_backend, "MAX_BLOCKS", 3)
+    monkeypatch.setattr(cuda_steps, "PANEL_THREADS", 8)
+    monkeypatch.setattr(cuda_steps, "MAX_BLOCKS", 2)  # fewer blocks than columns
 
 
 def gaussian(shape, dtype, seed=7):
@@ -42,7 +43,7 @@ def fortran(shape, dtype):
 @pytest.mark.parametrize("dtype", DTYPES, ids=DT_IDS)
 def test_panel_kernels_match_cpu(dtype):
     cpu = linalg.cpu_steps()
-    gpu = _cuda_linalg.cuda_steps(np)
+    gpu = cuda_steps.cuda_steps(np)
     tol = TOL[dtype]
     src = gaussian((24, NB), dtype)
     src[3:, 2] = 0.0  # a column whose reflector is the identity (tau = 0)
@@ -98,7 +99,7 @@ def test_geqrf_form_q_with_cuda_steps(shape, dtype):
     tall = a if shape[0] >= shape[1] else a.T
     m, n = tall.shape
     results = []
-    for steps in (linalg.cpu_steps(), _cuda_linalg.cuda_steps(np)):
+    for steps in (linalg.cpu_steps(), cuda_steps.cuda_steps(np)):
         w = np.array(tall, order="C")
         tau, beta = np.zeros(n), np.zeros(n)
         linalg.geqrf(w, tau, beta, steps, NB)
@@ -127,7 +128,7 @@ def test_orthogonal_on_device_arrays_equals_cpu(shape, dtype, method, monkeypatc
 
     def refuse(*args, **kwargs):
         raise AssertionError("a device target went to the CPU drivers")
-    monkeypatch.setattr(_dispatch, "fill", refuse)
+    monkeypatch.setattr(cpu_backend, "fill", refuse)
     monkeypatch.setattr(linalg, "cpu_steps", refuse)
     out = cuda.to_device(np.full(shape, 9, dtype))
     assert fi.orthogonal_(out, gain=1.5, method=method, seed=5, stream=2) is out

@@ -1,0 +1,28 @@
+"""The backends, and the one place that picks between them.
+
+``cpu`` and ``cuda`` have the same functions with the same signatures (``as_target``,
+``empty``, ``fill``, ``zero_sparse``, ``set_ones``, ``fill_orthogonal``, ``fill_delta``). A
+call picks one once, from ``device=`` or from its target, and every step of it goes there.
+The CUDA backend is imported only when a GPU call arrives.
+"""
+from . import cpu
+from .foreign import is_device_array
+
+
+def for_device(device):
+    """The backend of ``device`` (``"cpu"`` or ``"cuda"``, checked): for ``"cuda"``, after
+    raising an error that names what is missing (CuPy, numba-cuda, a GPU)."""
+    if device == "cuda":
+        from . import cuda
+        from .cuda_runtime import check_available
+        check_available()
+        return cuda
+    return cpu
+
+
+def for_target(out):
+    """The backend whose memory ``out`` lives in."""
+    if is_device_array(out):
+        from . import cuda
+        return cuda
+    return cpu

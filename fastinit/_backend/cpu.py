@@ -1,0 +1,150 @@
+"""The CPU backend: NumPy views of the targets and the Numba drivers of
+``fastinit.kernels.cpu``.
+
+It has the functions of ``fastinit._backend.cuda``, with the same signatures: ``as_target``,
+``empty``, ``fill``, ``zero_sparse``, ``set_ones``, ``fill_orthogonal`` and ``fill_delta``.
+A *target* here is a writable NumPy view of the caller's memory (zero copy).
+"""
+import numpy as np
+
+from .. import _haar, _plans, linalg
+from .._checks import BFLOAT16
+from ..kernels import codes, cpu
+from .foreign import is_torch_bfloat16, torch_bits
+from .geometry import layout
+
+_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+_OUTCODE = {np.dtype(np.float16): codes.OUT_F16, BFLOAT16: codes.OUT_BF16}
+
+
+def as_target(out, dtypes):
+    """A writable NumPy view of ``out`` (zero copy) with one of ``dtypes``.
+
+    Accepts NumPy arrays, objects with ``__array_interface__`` and CPU objects with DLPack
+    (a torch CPU tensor, bfloat16 included).
+    """
+    if isinstance(out, np.generic):
+        raise TypeError(f"out must be an array, got the NumPy scalar {out!r}")
+    if isinstance(out, np.ndarray):
+        arr = out
+    elif hasattr(out, "__array_interface__"):
+        arr = np.asarray(out)
+    elif hasattr(out, "__dlpack__"):
+        arr = _from_dlpack(out)
+    else:
+        raise TypeError(f"out must be a NumPy array or support __array_interface__ or DLPack, "
+                        f"got {type(out).__name__}")
+    if arr.dtype not in dtypes:
+        names = ", ".join(str(d) for d in dtypes)
+        raise TypeError(f"out must have dtype {names}, got {arr.dtype}")
+    if not arr.flags.writeable:
+        raise ValueError("out is read-only")
+    for n, s in zip(arr.shape, arr.strides if arr.size else ()):
+        if n > 1 and s == 0:
+            raise ValueError(f"out has a zero stride (a broadcast view): strides {arr.strides}")
+        if s % arr.itemsize:
+            raise ValueError(f"out has strides {arr.strides} that are not a multiple of its "
+                             f"item size {arr.itemsize}")
+    return arr
+
+
+def _from_dlpack(obj):
+    device = obj.__dlpack_device__() if hasattr(obj, "__dlpack_device__") else (1, 0)
+    if device[0] != 1:  # kDLCPU
+        raise TypeError(f"out lives on a device that is not the CPU ({device}); "
+                        "GPU targets need the CUDA backend")
+    arr = np.from_dlpack(torch_bits(obj))
+    return arr.view(BFLOAT16) if is_torch_bfloat16(obj) else arr
+
+
+def empty(shape, dtype):
+    """A new array of ``shape`` and ``dtype``: what the call returns, and its target."""
+    arr = np.empty(shape, dtype)
+    return arr, arr
+
+
+def _geometry(arr, gshape, bounds):
+    """Flat view, base offset and the collapsed (ostride, rshape, rstart, gstride) arrays."""
+    item = arr.itemsize
+    low, span, base, ostride, rshape, rstart, gstride = layout(
+        arr.shape, [s // item for s in arr.strides], gshape, bounds)
+    corner = tuple(n - 1 if s < 0 else 0 for s, n in zip(arr.strides, arr.shape))
+    # arr[corner + (...,)] is a 0-d view (a plain index would copy the element out)
+    flat = np.lib.stride_tricks.as_strided(arr[corner + (Ellipsis,)], shape=(span,),
+                                           strides=(item,))
+    return flat, base, ostride, rshape, rstart, gstride
+
+
+def fill(arr, gshape, bounds, plan, key, stream):
+    """Run ``plan = (kind, params)`` into ``arr`` (the region ``bounds`` of ``gshape``)."""
+    if arr.size == 0:
+        return
+    kind, params = plan
+    params = np.asarray(params, np.float64)
+    flat, base, ostride, rshape, rstart, gstride = _geometry(arr, gshape, bounds)
+    if kind == codes.BITS:
+        cpu.fill_bits(flat, base, ostride, rshape, rstart, gstride, key, stream)
+    elif kind == codes.CONSTANT:  # the value is exact in every dtype (the plan rounded it)
+        uint = _UINT[arr.itemsize]
+        value = np.array(params[0]).astype(arr.dtype).view(uint)[()]
+        cpu.fill_value(flat.view(uint), base, ostride, rshape, rstart, gstride, value)
+    elif arr.dtype == np.float64:
+        cpu.fill_f64(flat, base, ostride, rshape, rstart, gstride, key, stream, kind, params)
+    elif arr.dtype == np.float32:
+        cpu.fill_f32(flat, base, ostride, rshape, rstart, gstride, key, stream, kind, params)
+    else:
+        cpu.fill_half(flat.view(np.uint16), base, ostride, rshape, rstart, gstride, key, stream,
+                      kind, params, _OUTCODE[arr.dtype])
+
+
+def zero_sparse(arr, gshape, bounds, key, stream, num_zeros):
+    """Zero ``num_zeros`` rows per column of the region ``bounds`` of the 2-D ``gshape``."""
+    rows, cols = gshape
+    flat, base, *_ = _geometry(arr, gshape, bounds)
+    if arr.dtype.itemsize == 2:
+        flat = flat.view(np.uint16)
+    ostride = np.array([s // arr.itemsize for s in arr.strides], np.int64)
+    rb = np.array([b for pair in bounds for b in pair], np.int64)
+    cpu.zero_sparse(flat, base, ostride, rb, rows, cols, key, stream, num_zeros)
+
+
+def set_ones(arr, local):
+    """Write 1 at the local indices ``local`` (rows of indices) of ``arr``."""
+    if len(local):
+        arr[tuple(np.asarray(local).T)] = 1
+
+
+def _as_matrix(arr, col, rows, cols):
+    """A view of ``arr`` as the ``(rows, cols)`` matrix, or None when no view exists."""
+    moved = arr if col is None else np.moveaxis(arr, col, -1)
+    view = moved.view()
+    try:
+        view.shape = (rows, cols)  # raises rather than copy
+    except AttributeError:
+        return None
+    return view
+
+
+def fill_orthogonal(arr, key, stream, gain, method, col, nb=None):
+    """``arr`` (checked, non-empty) gets ``gain`` times the Haar orthogonal matrix of its
+    shape (``col`` as in ``fastinit.orthogonal``: None for torch's flattening)."""
+    rows, cols = _haar.matrix_shape(arr.shape, col)
+    cdt = _haar.compute_dtype(arr.dtype)
+    mat = _as_matrix(arr, col, rows, cols)
+    direct = (mat is not None and mat.dtype == cdt
+              and (mat.flags.c_contiguous or mat.flags.f_contiguous))
+    # float16/bfloat16 targets and targets no view reaches compute in a scratch matrix and are
+    # rounded once at the end
+    work = mat if direct else np.empty((rows, cols), cdt)
+    full = ((0, rows), (0, cols))
+    fill(work, (rows, cols), full, _plans.normal(0.0, 1.0), key, stream)
+    _haar.haar(work if rows >= cols else work.T, gain, method, linalg.cpu_steps(), nb)
+    if not direct:
+        moved = arr if col is None else np.moveaxis(arr, col, -1)
+        moved[...] = work.reshape(moved.shape)
+
+
+def fill_delta(arr, key, stream, gain, method, col, centre):
+    """Zeros, and at the index ``centre`` of the leading axes the orthogonal matrix."""
+    arr[...] = 0
+    fill_orthogonal(arr[centre], key, stream, gain, method, col)

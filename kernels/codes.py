@@ -1,0 +1,17 @@
+"""The codes the CPU drivers and the CUDA kernels share: what to generate, how to store it.
+
+Plain ints, read by both backends' drivers (Numba freezes them at compile time) and by
+``fastinit._plans``, which builds ``(kind, params)`` from checked arguments.
+"""
+
+# what a driver generates (``kind``) and the meaning of ``params`` for each
+BITS = -1         # the raw uint32 words (random_bits); no params
+CONSTANT = 0      # params[0] = value (filled without a tile)
+UNIFORM = 1       # params = low, high - low, threshold (a value >= threshold becomes low)
+NORMAL = 2        # params = mean, std
+TRUNC_NORMAL = 3  # params = mean, std, a, b, Phi(alpha), Phi(-beta), Phi(beta) - Phi(alpha)
+
+# how a float32 value is stored (``outcode``): as is, or rounded into a 16-bit format
+OUT_F32 = 0
+OUT_F16 = 1
+OUT_BF16 = 2
