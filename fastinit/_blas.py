@@ -7,7 +7,7 @@ a tile and subtracts it in a second, memory-bound pass. NumPy's wheels bundle Op
 ``numpy.libs/libscipy_openblas64_*.so`` (64-bit integers, symbols ``scipy_sgemm_64_`` and
 ``scipy_dgemm_64_``); calling that very library keeps one BLAS thread pool in the process. (A
 second BLAS, such as SciPy's, alternating with NumPy's makes the two pools spin against each
-other: orthogonal init ran 1.9x slower that way.) Where the library is not found (NumPy built
+other, which slows the orthogonal initializer down.) Where the library is not found (NumPy built
 against another BLAS), :func:`subtract_product`, :func:`triangular_product` and
 :func:`gram_upper` are None, and the blocked QR falls back on NumPy products.
 """

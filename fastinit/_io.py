@@ -244,9 +244,9 @@ def stream_tensor(fd, offset, shape, dtype, fill, budget, progress=None):
     is reused for every tile, so its pages are faulted in once. ``progress(nbytes)`` is called
     after each tile is written.
 
-    Tiles are generated and written in turn, not overlapped: on a 2-core machine a writer
-    thread beside the kernel's threads measured 1.15-1.55x slower than this (the page-cache copy
-    competes with the kernel for the cores).
+    Tiles are generated and written in turn, not overlapped: a writer thread beside the
+    kernel's threads would compete with them for the cores (the page-cache copy is CPU work),
+    which is slower on machines with few cores.
     """
     dtype = np.dtype(dtype)
     if 0 in tuple(shape):

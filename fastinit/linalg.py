@@ -34,26 +34,15 @@ from typing import Callable
 
 import numpy as np
 
-# Panel width b (the block size of the WY updates), tuned on the 2-core development machine
-# (AMD EPYC, OpenBLAS 0.3.31 single-threaded, the machine shared with other jobs):
-# orthogonal((4096, 4096)) float32, default method, median of 5 interleaved repeats in one
-# process, time relative to b = 128:
-#   b = 64: 1.10   b = 96: 1.03   b = 128: 1.00   b = 192: 0.96   b = 256: 0.97
-# (a first run of 3 repeats: 1.13, 0.79, 1.00, 0.77, 0.89: the spread is the machine's load).
-# Wider panels make the rank-b products closer to square GEMMs but cost 2 m b^2 per block for
-# the T factor and the block's own columns and O(b n) more workspace; 192 and 256 are within
-# the noise of 128, which keeps the peak memory lower (output + 22% at 4096).
-# Re-checked with the in-place update on a 2-core Intel (Rocket Lake class, OpenBLAS on 2
-# threads), median of 3: b = 96: 1.06, 192: 0.99, 256: 1.08.
+# Panel width b (the block size of the WY updates). Wider panels make the rank-b products
+# closer to square GEMMs but cost 2 m b^2 per block for the T factor and the block's own
+# columns and O(b n) more workspace; from 128 up the time is flat within the noise, and 128
+# keeps the peak memory lower. The tuning runs are on the documentation's performance page.
 PANEL_WIDTH = 128
 # Forming Q alone (orthogonal's reflectors method: no level-2 panel QR, whose cost grows with
 # b) gains from wider panels on large matrices, up to where the workspace (V and W, (m + n) b
 # elements) would pass a tenth of the m x n output: the width is the largest multiple of 32
-# within that, clamped to [PANEL_WIDTH, PANEL_WIDTH_MAX]. Measured with the in-place T W and
-# the reflector step of 12ba831, float32, interleaved in one process (median of 5 at 4096, of
-# 3 at 8192), time relative to b = 128 (4096) and 256 (8192):
-#   4096: b = 96: 1.02, 160: 0.97, 192: 0.96, 256: 0.96 (192 is the tenth's width)
-#   8192: b = 128: 1.14, 192: 1.04, 320: 0.99, 384: 1.00, 512: 1.01
+# within that, clamped to [PANEL_WIDTH, PANEL_WIDTH_MAX].
 PANEL_WIDTH_MAX = 256
 # without an in-place GEMM, the update C -= V W goes through a tile of 1/32 of the matrix,
 # clamped to [TILE_ELEMENTS, TILE_ELEMENTS_MAX]: few, large products (a BLAS call pays a thread

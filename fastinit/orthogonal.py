@@ -39,16 +39,13 @@ from .fans import CONVENTIONS
 METHODS = ("reflectors", "qr")
 # The default: half the floating-point work of "qr" (4/3 n^3 against 8/3 n^3 for a square
 # matrix) and no unblocked panel factorization (the level-2 part of "qr", which BLAS cannot
-# speed up). Measured side by side at 4096 x 4096 float32 on the 2-core development machine
-# (median of 7, one process): 0.456 s against 1.97 s for "qr" (README, "Orthogonal
-# initialization").
+# speed up). The documentation's performance page has the figures.
 DEFAULT_METHOD = "reflectors"
 
 COMMON = """method : {None, "reflectors", "qr"}
         ``None`` picks ``"reflectors"``, the faster: half the floating-point work of ``"qr"``
-        (only Q is formed, no factorization, so no level-2 panel QR either); measured 4.3x
-        faster at 4096 x 4096 float32 on the development machine. Both are exactly Haar; they
-        give different matrices for the same seed.
+        (only Q is formed, no factorization, so no level-2 panel QR either). Both are exactly
+        Haar; they give different matrices for the same seed.
     convention : {"torch", "jax"}
         torch: rows ``shape[0]``, columns ``prod(shape[1:])``. jax: columns
         ``shape[column_axis]``, rows the product of the other dimensions (in order), the result

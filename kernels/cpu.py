@@ -34,8 +34,8 @@ def _wide_vectors(typingctx):
     """Mark the calling function for 512-bit vectors (LLVM's ``prefer-vector-width``).
 
     LLVM tunes Intel cores with AVX-512 for 256-bit vectors, because early ones slowed their
-    clock for 512-bit work. The transforms are bound by floating-point throughput, and 512-bit
-    vectors make them 1.2x faster here (normal 1.20 -> 0.97 ns one core). Elementwise IEEE
+    clock for 512-bit work. The transforms are bound by floating-point throughput, which
+    512-bit vectors raise where the core has them. Elementwise IEEE
     arithmetic with no reassociation: the width never changes a bit. Without AVX-512 the
     attribute changes nothing. llvmlite only accepts the attributes it knows, and writes the
     members of the set as they are: the plain ``set.add`` passes a string attribute.
@@ -154,13 +154,13 @@ def _trunc_normal(out, o, words, ndraws, wide, params):
     takes ``r = sqrt(-log p)`` first; when every tail draw of the item is in AS 241's near
     branch (``r <= 5``, ``p >= 1.4e-11``: always for bounds within 6.7 standard deviations),
     its rational runs with the near coefficients as constants, without the per-element
-    selection (which took FP ports from the arithmetic: the whole function is 1.2x faster).
+    selection (which would take floating-point ports from the arithmetic).
     """
     _wide_vectors()
     mean, std, lo, hi = params[0], params[1], params[2], params[3]
     p_lo, q_hi, mass = params[4], params[5], params[6]
     pp = np.empty(ndraws, np.float64)
-    ntail = 0  # a count, not a flag array: a byte store per element slowed this loop 1.3x
+    ntail = 0  # a count, not a flag array: a byte store per element slows this loop
     for j in range(u64(ndraws)):
         u, v = _draw(words, j, wide)
         p, lower = trunc_tail_prob(u, v, p_lo, q_hi, mass)
@@ -210,7 +210,7 @@ def _blocks_pairs(radius, angle, b0, nb, k0, k1, s0, s1, ahead, a):
     """The words of blocks ``b0 ...`` as the Box-Muller pairs take them: pair ``p`` is words
     ``2p`` (``radius[p]``) and ``2p + 1`` (``angle[p]``), so block ``b`` gives pairs ``2b``
     (``x0, x1``) and ``2b + 1`` (``x2, x3``). Two arrays rather than one: no shuffles to
-    split the words again in the transform, and fewer here (1.03x for the two passes).
+    split the words again in the transform, and fewer here.
 
     Meanwhile ``4 nb`` elements of ``ahead`` from ``a`` on are read into L2 (``_prefetch_l2``;
     a line for each four blocks, the prefetches of a group of ``PAIR_GROUP`` blocks together,
@@ -236,10 +236,10 @@ def _blocks_f32(kind, params, out, o, b0, nb, k0, k1, s0, s1):
 
     Element ``i`` of the global tensor takes word ``i``; normal: words ``2p, 2p + 1`` give
     elements ``2p, 2p + 1``. Values go straight into the target as they are made, so that the
-    stores overlap the arithmetic (through a tile they came in bursts that stalled on memory:
-    1.7x slower for uniform). Normal and truncated normal take two passes, the words into an
-    L1 tile and then the transform: Philox runs in 64-bit lanes and the transforms in 32-bit
-    or float64 ones, and fused they all ran at the narrower width (1.9x slower for normal).
+    stores overlap the arithmetic (through a tile they would come in bursts that stall on
+    memory). Normal and truncated normal take two passes, the words into an L1 tile and then
+    the transform: Philox runs in 64-bit lanes and the transforms in 32-bit or float64 ones,
+    and fused they would all run at the narrower width.
     """
     _wide_vectors()
     o = u64(o)
@@ -256,11 +256,11 @@ def _blocks_f32(kind, params, out, o, b0, nb, k0, k1, s0, s1):
             out[j + THREE] = _uniform_f32(x3, low, span, top)
         return
     if kind == NORMAL:
-        words = np.empty(4 * nb, np.uint32)  # one allocation (57 ns) for both halves
+        words = np.empty(4 * nb, np.uint32)  # one allocation for both halves
         radius = words[:2 * nb]
         angle = words[2 * nb:]
-        # prefetch the lines after this item's: 1.13x in place against no prefetch (1.06x
-        # with the lines of this item itself, during its own Philox pass)
+        # prefetch the lines after this item's (the thread's next item): they arrive in L2
+        # long before their stores, where this item's own lines would come too late
         _blocks_pairs(radius, angle, b0, nb, k0, k1, s0, s1, out, o + FOUR * u64(nb))
         mean = np.float32(params[0])
         std = np.float32(params[1])
@@ -381,9 +381,9 @@ def fill_half(out, base, ostride, rshape, rstart, gstride, key, stream, kind, pa
         g, o, n = _work_item(w, nchunk, base, ostride, rshape, rstart, gstride)
         tile = np.empty(n, np.float32)
         if step == 1:
-            # the item's output lines into L2 while its values are made (1.2x for bfloat16
-            # uniform in place); here all at once: the prefetches of a float32 normal item,
-            # twice as many, had to be spread over its Philox pass (see _blocks_pairs)
+            # the item's output lines into L2 while its values are made; here all at once:
+            # the prefetches of a float32 normal item, twice as many, are spread over its
+            # Philox pass instead (see _blocks_pairs)
             for line in range(0, n, 32):
                 _prefetch_l2(out, u64(o + line))
         _item(_blocks_f32, 4, kind, params, tile, 0, 1, g, n, k0, k1, s0, s1)
@@ -411,7 +411,7 @@ def fill_value(out, base, ostride, rshape, rstart, gstride, value):
     """Write ``value`` (an element's bits, of ``out``'s unsigned type) over a region.
 
     The constant family needs no tile: storing straight into the target runs at the speed of
-    a plain write (measured 1.8x faster than through the tile at 16384 x 16384 float32).
+    a plain write, where a tile would copy every element twice.
     """
     step = ostride[rshape.size - 1]
     total, nchunk = _items(rshape)

@@ -53,8 +53,8 @@ def _fma_f64(a, b, c):
 
 # The simulator runs plain Python (no contraction to avoid, no libdevice, no FMA instruction):
 # it keeps the source, with the FMA emulations (20 calls per normal pair) as plain functions,
-# because a simulated device function call swaps the module's globals (10 us a call; normal
-# fills ran 3x slower).
+# because a simulated device function call swaps the module's globals, which costs more
+# than the arithmetic it calls.
 if config.ENABLE_CUDASIM:
     _S = philox.for_target(_device, unwrapped=("fma_f32", "fma_f64"))
 else:

@@ -41,10 +41,10 @@ def _typed(pattern):
     of layout 'A', the workspaces contiguous.
 
     Serial on purpose: these kernels run between BLAS calls, and Numba's OpenMP workers keep
-    spinning after a parallel region while OpenBLAS's threads want the same two cores (measured:
-    a 2048 x 128 Gram product after a ``prange`` kernel took 10x its time alone, and the
-    ``prange`` subtraction 17x the serial one). The panel steps are O(m b) or O(m b^2) against
-    the O(m n b) of the products, so the BLAS keeps both cores.
+    spinning after a parallel region while OpenBLAS's threads want the same cores (a BLAS
+    product right after a ``prange`` kernel runs several times slower than alone). The panel
+    steps are O(m b) or O(m b^2) against the O(m n b) of the products, so the BLAS keeps the
+    cores.
 
     A slice of a panel or a workspace is C- or F-contiguous or neither depending on where it
     sits; lazily typed kernels would compile a specialization for each (a dozen per kernel).

@@ -267,8 +267,8 @@ def fma_f64(a, b, c):
     Python (the CUDA simulator): the exact sum of integers, ``a = A 2**ea`` etc. with 53-bit
     ``A``, ``B``, ``C``, aligned to the smaller exponent and cut to 64 bits and a sticky bit,
     then one rounding in ``float`` (CPython converts integers with correct rounding; the
-    scaling by ``ldexp`` is exact for results in the normal range). 8x faster than fractions,
-    which the tests compare it with. An exact zero sum takes the sign IEEE 754
+    scaling by ``ldexp`` is exact for results in the normal range). Much faster than
+    fractions, which the tests compare it with. An exact zero sum takes the sign IEEE 754
     gives it, from the float sum of the (then exact) terms.
     """
     a, b, c = float(f64(a)), float(f64(b)), float(f64(c))
@@ -318,7 +318,7 @@ def log_f32(x):
     b = f32_as_u32(x)
     e = u32_as_f32(u32(0x4B000000) | (b >> u32(23))) - EXP_BIAS_F32  # exact: the exponent + 1
     m = u32_as_f32((b & u32(0x007FFFFF)) | u32(0x3F000000))  # in [0.5, 1)
-    low = m < SQRT_HALF_F32  # masked adds, not branches (nor a 0/1 float: 1.05x slower)
+    low = m < SQRT_HALF_F32  # masked adds: no branches, nor a 0/1 float product
     m = m + m if low else m
     fe = e - f32(1.0) if low else e
     t = m - f32(1.0)
@@ -382,8 +382,8 @@ def unit_circle_u32(w):
     # places when bit 29 xor bit 30 is set. The signs are flipped by the sign bit (the same
     # as a product by -1, with no float work): cos's when the quadrant is 1 or 2 (bit 30 xor
     # bit 31), sin's when it is 2 or 3 (bit 31). Selects, not data-dependent branches, and
-    # tests of 32-bit values (Numba widens ``&`` to 64 bits, and a test of the wide value ran
-    # in 64-bit lanes: the transform was 1.06x slower).
+    # tests of 32-bit values (Numba widens ``&`` to 64 bits, and a test of the wide value
+    # would run in 64-bit lanes, half as many per vector).
     turn = u32(w ^ (w << u32(1)))  # bit k: bit k xor bit k - 1 of w
     swapped = u32(turn & u32(0x40000000))
     cos_t = s if swapped else c
