@@ -9,7 +9,9 @@ State and Seeding
 An int seed in [0, 2**64) is the Philox key itself (``key = (seed & 0xFFFFFFFF, seed >> 32)``,
 the cuRAND and PyTorch convention); a ``numpy.random.SeedSequence`` is hashed to a key;
 ``seed=None`` draws OS entropy. ``stream`` (an int in [0, 2**64)) selects independent streams
-under one seed, for example one per parameter of a model.
+under one seed, for example one per parameter of a model: :func:`stream_of` maps a tensor's
+name to its stream, the one rule that ``fastinit generate --spec`` and
+``fastinit.torch.materialize`` follow.
 
 Parallel Features
 -----------------
@@ -41,6 +43,7 @@ from .scaled import (
     lecun_normal, lecun_normal_, lecun_uniform, lecun_uniform_, variance_scaling,
     variance_scaling_, xavier_normal, xavier_normal_, xavier_uniform, xavier_uniform_,
 )
+from .streams import stream_of
 from .structured import (
     constant, constant_, dirac, dirac_, eye, eye_, ones, ones_, sparse, sparse_, zeros, zeros_,
 )
@@ -58,4 +61,5 @@ __all__ = [
     "constant", "constant_", "zeros", "zeros_", "ones", "ones_",
     "eye", "eye_", "dirac", "dirac_", "sparse", "sparse_",
     "orthogonal", "orthogonal_", "delta_orthogonal", "delta_orthogonal_", "linalg",
+    "stream_of",
 ]

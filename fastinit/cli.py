@@ -14,7 +14,6 @@ Bad arguments give one line on stderr and exit code 2, never a traceback.
 """
 import argparse
 import difflib
-import hashlib
 import inspect
 import json
 import math
@@ -27,11 +26,12 @@ import time
 import numpy as np
 
 from . import _io
+from .streams import stream_of
 
 EXIT_USAGE = 2
 # arguments that the command sets itself rather than per-initializer ``--PARAM`` options
 _COMMAND_ARGS = {"shape", "dtype", "seed", "stream", "region", "device", "out"}
-_NOT_INITIALIZERS = {"calculate_gain", "compute_fans"}
+_NOT_INITIALIZERS = {"calculate_gain", "compute_fans", "stream_of"}
 # computed from the whole matrix (a QR), so a region costs as much as the whole: generated once
 WHOLE_TENSOR = {"orthogonal", "delta_orthogonal"}
 DTYPES = ("float32", "float64", "float16", "bfloat16")
@@ -180,13 +180,6 @@ def parse_shape(text):
     return dims
 
 
-def stream_for_name(name):
-    """The default stream of a tensor named ``name`` in a spec: the first 8 bytes of its
-    SHA-256, little-endian, so every tensor of a model draws an independent stream from one
-    seed whatever the order of the spec."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
-
-
 # --- one tensor to generate ---------------------------------------------------------------
 
 class Job:
@@ -280,9 +273,18 @@ def load_spec(path, seed, dtype):
         init = "normal"
         shape = [32000, 4096]
         std = 0.02                     # any parameter of the initializer
-        # dtype, seed, stream: optional per tensor; stream defaults to a hash of the name
+        # dtype, seed, stream: optional per tensor; stream defaults to stream_of(name)
     """
     where = f"fastinit generate: error: spec {path}"
+    data = _read_spec(path, where)
+    seed = data.get("seed", seed)
+    dtype = data.get("dtype", dtype)
+    return [_spec_job(where, name, entry, seed, dtype)
+            for name, entry in data["tensors"].items()]
+
+
+def _read_spec(path, where):
+    """The spec file parsed as JSON or TOML (by its suffix), with its top-level keys checked."""
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -306,35 +308,51 @@ def load_spec(path, seed, dtype):
     unknown = set(data) - {"seed", "dtype", "tensors"}
     if unknown:
         raise UsageError(f"{where}: unknown top-level keys {sorted(unknown)}")
-    seed = data.get("seed", seed)
-    dtype = data.get("dtype", dtype)
-    jobs = []
-    for name, entry in data["tensors"].items():
-        if not isinstance(entry, dict) or "init" not in entry or "shape" not in entry:
-            raise UsageError(f"{where}: tensor {name!r} needs 'init' and 'shape'")
-        entry = dict(entry)
-        init = check_init(entry.pop("init"))
-        shape = entry.pop("shape")
-        if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool)
-                                                  and d >= 0 for d in shape):
-            raise UsageError(f"{where}: tensor {name!r}: shape must be a list of non-negative "
-                             f"ints, got {shape!r}")
-        t_seed = entry.pop("seed", seed)
-        t_stream = entry.pop("stream", stream_for_name(name))
-        t_dtype = entry.pop("dtype", dtype)
-        known = init_parameters(init)
-        bad = [k for k in entry if k not in known]
-        if bad:
-            raise UsageError(f"{where}: tensor {name!r}: unknown parameter {bad[0]!r} for "
-                             f"{init} (its parameters: {', '.join(known) or 'none'})")
-        params = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
-        missing = [p for p, d in known.items() if d is inspect.Parameter.empty
-                   and p not in params]
-        if missing:
-            raise UsageError(f"{where}: tensor {name!r}: {init} needs {', '.join(missing)}")
-        # keep=False: a whole-tensor initializer is recomputed when written, not held meanwhile
-        jobs.append(Job(name, init, shape, t_dtype, t_seed, t_stream, params, keep=False))
-    return jobs
+    return data
+
+
+def _spec_job(where, name, entry, seed, dtype):
+    """The job of one spec entry; its seed and dtype default to the spec's, its stream to
+    ``stream_of(name)``, so it holds the same bits as a model materialized with that name."""
+    if not isinstance(entry, dict) or "init" not in entry or "shape" not in entry:
+        raise UsageError(f"{where}: tensor {name!r} needs 'init' and 'shape'")
+    entry = dict(entry)
+    init = check_init(entry.pop("init"))
+    shape = entry.pop("shape")
+    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool)
+                                              and d >= 0 for d in shape):
+        raise UsageError(f"{where}: tensor {name!r}: shape must be a list of non-negative "
+                         f"ints, got {shape!r}")
+    t_seed = entry.pop("seed", seed)
+    t_stream = entry.pop("stream") if "stream" in entry else _name_stream(where, name)
+    t_dtype = entry.pop("dtype", dtype)
+    params = _spec_params(where, name, init, entry)
+    # keep=False: a whole-tensor initializer is recomputed when written, not held meanwhile
+    return Job(name, init, shape, t_dtype, t_seed, t_stream, params, keep=False)
+
+
+def _name_stream(where, name):
+    """``stream_of(name)``, a name it rejects reported as a usage error."""
+    try:
+        return stream_of(name)
+    except ValueError as e:
+        raise UsageError(f"{where}: tensor {name!r}: {e}") from None
+
+
+def _spec_params(where, name, init, entry):
+    """The initializer's keyword arguments from a spec entry (lists become tuples), checked
+    against its signature: no unknown parameter, no required one missing."""
+    known = init_parameters(init)
+    bad = [k for k in entry if k not in known]
+    if bad:
+        raise UsageError(f"{where}: tensor {name!r}: unknown parameter {bad[0]!r} for "
+                         f"{init} (its parameters: {', '.join(known) or 'none'})")
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()}
+    missing = [p for p, d in known.items() if d is inspect.Parameter.empty
+               and p not in params]
+    if missing:
+        raise UsageError(f"{where}: tensor {name!r}: {init} needs {', '.join(missing)}")
+    return params
 
 
 def _toml():
@@ -382,9 +400,22 @@ def list_initializers(file=None):
 
 
 def cmd_generate(args, extra):
+    """``fastinit generate``: check the output, build the jobs (every argument checked before
+    the file is created), write the file, print a summary."""
     if args.list:
         list_initializers()
         return 0
+    output, budget = _check_output(args)
+    jobs = _generate_jobs(args, extra, output)
+    seconds = _write_output(output, jobs, budget, args)
+    if not args.quiet:
+        _print_summary(output, jobs, seconds)
+    return 0
+
+
+def _check_output(args):
+    """The output path (its suffix, its directory, no file there unless ``--force``) and the
+    tile budget in bytes."""
     if not args.output:
         raise UsageError("fastinit generate: error: the following arguments are required: "
                          "-o/--output")
@@ -402,69 +433,98 @@ def cmd_generate(args, extra):
     if os.path.exists(output) and not args.force:
         raise UsageError(f"fastinit generate: error: {output} exists (use --force to "
                          f"overwrite)")
+    return output, budget
+
+
+def _generate_jobs(args, extra, output):
+    """The jobs from ``--spec`` or from ``--init``/``--shape``; a seed drawn at random is
+    printed when a random tensor uses it, so the run can be reproduced."""
     seed = args.seed
     drawn = seed is None
     if drawn:
         seed = secrets.randbits(64)
     if args.spec:
-        if extra or args.init or args.shape is not None:
-            raise UsageError("fastinit generate: error: --spec takes no --init, --shape or "
-                             "--PARAM options (they go in the spec)")
-        if not output.endswith(".safetensors"):
-            raise UsageError("fastinit generate: error: a spec writes several tensors: -o must "
-                             "end in .safetensors")
-        jobs = load_spec(args.spec, seed, args.dtype)
+        jobs = _spec_jobs(args, extra, output, seed)
         drawn = drawn and any(j.seed == seed and takes(j.init, "seed") for j in jobs)
     else:
-        if not args.init:
-            raise UsageError("fastinit generate: error: --init is required (or --spec)")
-        if args.shape is None:
-            raise UsageError("fastinit generate: error: --shape is required, such as "
-                             "--shape 4096x4096")
-        init = check_init(args.init)
-        params = parse_params(init, extra)
-        if not takes(init, "seed") and (args.seed is not None or args.stream != 0):
-            raise UsageError(f"fastinit generate: error: {init} is not random: it takes no "
-                             f"--seed or --stream")
-        drawn = drawn and takes(init, "seed")
-        jobs = [Job(args.name, init, parse_shape(args.shape), args.dtype, seed, args.stream,
-                    params)]
+        jobs = [_single_job(args, extra, seed)]
+        drawn = drawn and takes(jobs[0].init, "seed")
     if drawn:
         print(f"fastinit generate: seed {seed} (pass --seed {seed} to reproduce)",
               file=sys.stderr)
+    return jobs
 
+
+def _spec_jobs(args, extra, output, seed):
+    """The jobs of ``--spec``, which takes no per-tensor options and writes one .safetensors."""
+    if extra or args.init or args.shape is not None:
+        raise UsageError("fastinit generate: error: --spec takes no --init, --shape or "
+                         "--PARAM options (they go in the spec)")
+    if not output.endswith(".safetensors"):
+        raise UsageError("fastinit generate: error: a spec writes several tensors: -o must "
+                         "end in .safetensors")
+    return load_spec(args.spec, seed, args.dtype)
+
+
+def _single_job(args, extra, seed):
+    """The one job of ``--init``, ``--shape`` and the ``--PARAM`` options."""
+    if not args.init:
+        raise UsageError("fastinit generate: error: --init is required (or --spec)")
+    if args.shape is None:
+        raise UsageError("fastinit generate: error: --shape is required, such as "
+                         "--shape 4096x4096")
+    init = check_init(args.init)
+    params = parse_params(init, extra)
+    if not takes(init, "seed") and (args.seed is not None or args.stream != 0):
+        raise UsageError(f"fastinit generate: error: {init} is not random: it takes no "
+                         f"--seed or --stream")
+    return Job(args.name, init, parse_shape(args.shape), args.dtype, seed, args.stream, params)
+
+
+def _write_output(output, jobs, budget, args):
+    """Write the jobs to ``output`` atomically (a progress bar if asked); the seconds taken."""
     total = sum(j.nbytes for j in jobs)
     bar = _progress_bar(total, args.progress, os.path.basename(output))
     t0 = time.perf_counter()
     try:
         with _io.AtomicFile(output, overwrite=args.force) as f:
             if output.endswith(".npy"):
-                if len(jobs) != 1:
-                    raise UsageError("fastinit generate: error: .npy holds one tensor")
-                job = jobs[0]
-                header = _io.npy_header(job.shape, job.dtype)
-                _io._pwrite_all(f.fd, header, 0)
-                _io.stream_tensor(f.fd, len(header), job.shape, job.dtype, job.fill, budget,
-                                  bar.update if bar else None)
-                job.release()
+                _write_npy(f.fd, jobs, budget, bar)
             else:
                 _write_safetensors(f.fd, jobs, budget, bar)
             f.commit()
     finally:
         if bar is not None:
             bar.close()
-    seconds = time.perf_counter() - t0
-    if not args.quiet:
-        elements = sum(math.prod(j.shape) for j in jobs)
-        seconds = max(seconds, 1e-9)
-        print(f"wrote {output}: {len(jobs)} tensor{'s' * (len(jobs) != 1)}, {elements:,} "
-              f"elements, {_human_bytes(total)} in {seconds:.3f} s "
-              f"({_human_bytes(total / seconds)}/s, {elements / seconds / 1e6:.1f} M elements/s)",
-              file=sys.stderr)
-    return 0
+    return time.perf_counter() - t0
+
+
+def _print_summary(output, jobs, seconds):
+    """One line on stderr: tensors, elements, bytes, time and rates."""
+    total = sum(j.nbytes for j in jobs)
+    elements = sum(math.prod(j.shape) for j in jobs)
+    seconds = max(seconds, 1e-9)
+    print(f"wrote {output}: {len(jobs)} tensor{'s' * (len(jobs) != 1)}, {elements:,} "
+          f"elements, {_human_bytes(total)} in {seconds:.3f} s "
+          f"({_human_bytes(total / seconds)}/s, {elements / seconds / 1e6:.1f} M elements/s)",
+          file=sys.stderr)
+
+
+def _write_npy(fd, jobs, budget, bar):
+    """The one job as a .npy file: NumPy's header, then the tensor tile by tile."""
+    if len(jobs) != 1:
+        raise UsageError("fastinit generate: error: .npy holds one tensor")
+    job = jobs[0]
+    header = _io.npy_header(job.shape, job.dtype)
+    _io._pwrite_all(fd, header, 0)
+    _io.stream_tensor(fd, len(header), job.shape, job.dtype, job.fill, budget,
+                      bar.update if bar else None)
+    job.release()
 
 
 def _write_safetensors(fd, jobs, budget, bar):
+    """The jobs as a .safetensors file: the header with the recipes as metadata, then each
+    tensor tile by tile in the header's order."""
     import fastinit
     names = [j.name for j in jobs]
     if len(set(names)) != len(names):

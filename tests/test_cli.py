@@ -164,7 +164,7 @@ def test_generate_spec_safetensors_equals_library(tmp_path, fmt):
     want = {}
     for name, (_, _, shape, dtype) in CASES.items():
         tname = f"layer.{name}"
-        stream = 99 if name == "normal" else cli.stream_for_name(tname)
+        stream = 99 if name == "normal" else fi.stream_of(tname)
         want[tname] = expected(name, shape, dtype, stream=stream)
         assert loaded[tname].dtype == want[tname].dtype, tname
         assert np.array_equal(bits(loaded[tname]), bits(want[tname])), tname

@@ -5,13 +5,14 @@ same names, arguments, warnings and errors as ``torch.nn.init`` (plus ``seed=``,
 ``shape=``, ``region=``). ``materialize(model)`` gives a model built on the meta device real
 storage and initializes it as its layers' ``reset_parameters`` would, by rules, or from a
 safetensors checkpoint. See :mod:`fastinit.torch.init` for the seed rule and
-:func:`fastinit.torch.materialize.stream_of` for the per-tensor streams.
+:func:`fastinit.stream_of` for the per-tensor streams (re-exported here as ``stream_of``).
 
 Importing this subpackage imports torch; ``import fastinit`` alone never does.
 """
 from .init import *  # noqa: F401,F403  (torch.nn.init's names)
 from .init import __all__ as _init_all
 from .init import InitValueError, draw_seed
-from .materialize import MaterializeReport, materialize, stream_of
+from ..streams import stream_of
+from .materialize import MaterializeReport, materialize
 
 __all__ = list(_init_all) + ["InitValueError", "MaterializeReport", "materialize", "stream_of"]

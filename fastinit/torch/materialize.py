@@ -3,27 +3,16 @@ fastinit's kernels, exactly as each layer's own ``reset_parameters`` does (or by
 from a pre-trained checkpoint."""
 import dataclasses
 import fnmatch
-import hashlib
 import numbers
 import re
 
 import torch
 from torch import nn
 
+from ..streams import stream_of  # the package's one name-to-stream rule (SHA-256)
 from . import init
 from .layers import SUPPORTED, layer_specs
 from .pretrained import Checkpoint
-
-
-def stream_of(name):
-    """The stream of the tensor with qualified name ``name``: the first 8 bytes of
-    ``blake2b(name.encode("utf-8"), digest_size=8)`` read as a little-endian uint64.
-
-    It depends on the name alone, so a tensor's values never depend on the order of work, on
-    the other tensors of the model, or on which process materializes it.
-    """
-    return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(),
-                          "little")
 
 
 @dataclasses.dataclass
@@ -148,6 +137,7 @@ def _default_specs(module):
 
 
 def _check_seed(seed):
+    """``seed`` as an int, or a ValueError naming it unless it is an int in [0, 2**64)."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**64:
         raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
     return int(seed)
@@ -218,6 +208,30 @@ def materialize(module, seed=0, device="cpu", dtype=None, rules=None, pretrained
     ...     model = torch.nn.Sequential(torch.nn.Linear(4096, 4096), torch.nn.LayerNorm(4096))
     >>> report = fastinit.torch.materialize(model, seed=0)
     """
+    seed = _check_args(module, seed, dtype, prefix)
+    compiled = _compile_rules(rules)
+    entries, aliases = _tensors(module)
+    defaults = _default_specs(module)
+    report = MaterializeReport()
+    ckpt = Checkpoint(pretrained) if pretrained is not None else None
+    try:
+        # every check (checkpoint shapes, uncovered tensors, device) runs before allocating
+        load_from = {} if ckpt is None else _checkpoint_plan(
+            ckpt, entries, aliases, dtype, strict, prefix, report)
+        plan = _init_plan(entries, aliases, load_from, compiled, defaults, prefix)
+        _allocate(module, entries, aliases, device, dtype)
+        _load(ckpt, entries, load_from, prefix, report)
+        _initialize(entries, plan, seed, prefix, report)
+    finally:
+        if ckpt is not None:
+            ckpt.close()
+    return report
+
+
+# --- the steps of materialize --------------------------------------------------------------
+
+def _check_args(module, seed, dtype, prefix):
+    """Check ``module``, ``dtype`` and ``prefix``, and return ``seed`` checked."""
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
     seed = _check_seed(seed)
@@ -225,91 +239,103 @@ def materialize(module, seed=0, device="cpu", dtype=None, rules=None, pretrained
         raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
     if not isinstance(prefix, str):
         raise TypeError(f"prefix must be a str, got {prefix!r}")
-    compiled = _compile_rules(rules)
-    entries, aliases = _tensors(module)
-    defaults = _default_specs(module)
+    return seed
 
-    def final_dtype(t):
-        return dtype if dtype is not None and t.is_floating_point() else t.dtype
 
-    report = MaterializeReport()
-    ckpt = Checkpoint(pretrained) if pretrained is not None else None
-    try:
-        # 1. what the checkpoint gives, checked before anything is allocated
-        load_from = {}
-        if ckpt is not None:
-            wanted = {}
-            for name in entries:
-                for alias in [name] + aliases.get(name, []):
-                    wanted[prefix + alias] = name
-            for key in ckpt.names():
-                name = wanted.get(key)
-                if name is None:
-                    report.unexpected.append(key)
-                    continue
-                if name in load_from:
-                    continue
-                owner, leaf, _ = entries[name]
-                t = getattr(owner, leaf)
-                shape, dt = ckpt.shape_dtype(key)
-                want = (tuple(t.shape), final_dtype(t))
-                if (shape, dt) != want:
-                    reason = (f"checkpoint has shape {shape} dtype {dt}, the model "
-                              f"{want[0]} dtype {want[1]}")
-                    if strict:
-                        raise ValueError(f"pretrained tensor {key!r}: {reason} (strict=False "
-                                         f"skips it and initializes it instead)")
-                    report.skipped[key] = reason
-                    continue
-                load_from[name] = key
-        # 2. a plan for every other tensor, or an error naming the uncovered ones
-        plan, uncovered = {}, []
-        for name, (owner, leaf, _) in entries.items():
-            if name in load_from:
-                continue
-            spec = None
-            for match, rule_spec in compiled:
-                if any(match(prefix + n, owner) for n in [name] + aliases.get(name, [])):
-                    spec = rule_spec
-                    break
-            if spec is None or spec == _DEFAULT:
-                spec = defaults.get(name)
-            if spec is None:
-                uncovered.append(f"{prefix + name} ({type(owner).__name__})")
-                continue
-            plan[name] = spec
-        if uncovered:
-            raise ValueError(
-                "materialize does not know how to initialize " + ", ".join(uncovered) +
-                ": these module types have no written-out default (supported: " +
-                ", ".join(SUPPORTED) + "); give rules= for them, e.g. {'" +
-                uncovered[0].split(" ")[0] + "': ('normal_', {'std': 0.02})}")
-        # 3. storage, once, in the final dtype; tied tensors stay tied
-        if device is None:
-            meta = [name for name, (owner, leaf, _) in entries.items()
-                    if getattr(owner, leaf).is_meta]
-            if meta:
-                raise ValueError(f"device=None re-initializes existing storage, but "
-                                 f"{', '.join(meta[:5])} are on the meta device")
-        if dtype is not None:
-            module.to(dtype=dtype)
-        if device is not None:
-            module.to_empty(device=device)
-        _retie(module, entries, aliases)
-        # 4. fill
-        with torch.no_grad():
-            for name, key in load_from.items():
-                owner, leaf, _ = entries[name]
-                getattr(owner, leaf).copy_(ckpt.load(key))
-                report.loaded.append(prefix + name)
-        for name, spec in plan.items():
+def _final_dtype(t, dtype):
+    """The dtype tensor ``t`` has once materialized: ``dtype`` if given and ``t`` is float."""
+    return dtype if dtype is not None and t.is_floating_point() else t.dtype
+
+
+def _checkpoint_plan(ckpt, entries, aliases, dtype, strict, prefix, report):
+    """``{name: checkpoint key}`` of the tensors to load, shapes and dtypes checked; unexpected
+    and (``strict=False``) mismatched keys go to ``report``."""
+    wanted = {}
+    for name in entries:
+        for alias in [name] + aliases.get(name, []):
+            wanted[prefix + alias] = name
+    load_from = {}
+    for key in ckpt.names():
+        name = wanted.get(key)
+        if name is None:
+            report.unexpected.append(key)
+            continue
+        if name in load_from:
+            continue
+        owner, leaf, _ = entries[name]
+        t = getattr(owner, leaf)
+        shape, dt = ckpt.shape_dtype(key)
+        want = (tuple(t.shape), _final_dtype(t, dtype))
+        if (shape, dt) != want:
+            reason = (f"checkpoint has shape {shape} dtype {dt}, the model "
+                      f"{want[0]} dtype {want[1]}")
+            if strict:
+                raise ValueError(f"pretrained tensor {key!r}: {reason} (strict=False "
+                                 f"skips it and initializes it instead)")
+            report.skipped[key] = reason
+            continue
+        load_from[name] = key
+    return load_from
+
+
+def _init_plan(entries, aliases, load_from, compiled, defaults, prefix):
+    """``{name: initializer}`` for every tensor not loaded: the first matching rule, else the
+    layer's default; an error naming every tensor that neither covers."""
+    plan, uncovered = {}, []
+    for name, (owner, leaf, _) in entries.items():
+        if name in load_from:
+            continue
+        spec = None
+        for match, rule_spec in compiled:
+            if any(match(prefix + n, owner) for n in [name] + aliases.get(name, [])):
+                spec = rule_spec
+                break
+        if spec is None or spec == _DEFAULT:
+            spec = defaults.get(name)
+        if spec is None:
+            uncovered.append(f"{prefix + name} ({type(owner).__name__})")
+            continue
+        plan[name] = spec
+    if uncovered:
+        raise ValueError(
+            "materialize does not know how to initialize " + ", ".join(uncovered) +
+            ": these module types have no written-out default (supported: " +
+            ", ".join(SUPPORTED) + "); give rules= for them, e.g. {'" +
+            uncovered[0].split(" ")[0] + "': ('normal_', {'std': 0.02})}")
+    return plan
+
+
+def _allocate(module, entries, aliases, device, dtype):
+    """Give the tensors storage once, in the final dtype (``device=None``: keep theirs); tied
+    tensors stay tied."""
+    if device is None:
+        meta = [name for name, (owner, leaf, _) in entries.items()
+                if getattr(owner, leaf).is_meta]
+        if meta:
+            raise ValueError(f"device=None re-initializes existing storage, but "
+                             f"{', '.join(meta[:5])} are on the meta device")
+    if dtype is not None:
+        module.to(dtype=dtype)
+    if device is not None:
+        module.to_empty(device=device)
+    _retie(module, entries, aliases)
+
+
+def _load(ckpt, entries, load_from, prefix, report):
+    """Copy the planned tensors from the checkpoint into the model."""
+    with torch.no_grad():
+        for name, key in load_from.items():
             owner, leaf, _ = entries[name]
-            spec(getattr(owner, leaf), seed, stream_of(prefix + name))
-            report.initialized.append(prefix + name)
-    finally:
-        if ckpt is not None:
-            ckpt.close()
-    return report
+            getattr(owner, leaf).copy_(ckpt.load(key))
+            report.loaded.append(prefix + name)
+
+
+def _initialize(entries, plan, seed, prefix, report):
+    """Fill every planned tensor with ``seed`` and the stream of its qualified name."""
+    for name, spec in plan.items():
+        owner, leaf, _ = entries[name]
+        spec(getattr(owner, leaf), seed, stream_of(prefix + name))
+        report.initialized.append(prefix + name)
 
 
 def _retie(module, entries, aliases):
