@@ -11,21 +11,14 @@ import tempfile
 import numpy as np
 
 import fastinit as fi
+from fastinit import _peers
+from fastinit._peers import DTYPES, GRID
 
-from .bench_elementwise import DTYPES, GRID, ns_per_element, touched
+from .bench_elementwise import ns_per_element, touched
 
-# the families and forms the grid in bench_elementwise does not time
-MORE_IN_PLACE = {
-    "xavier_normal": lambda b: fi.xavier_normal_(b, seed=0),
-    "kaiming_uniform": lambda b: fi.kaiming_uniform_(b, a=5 ** 0.5, seed=0),
-    "lecun_uniform": lambda b: fi.lecun_uniform_(b, seed=0),
-    "glorot_normal_jax": lambda b: fi.glorot_normal_(b, convention="jax", seed=0),
-    "variance_scaling_normal": lambda b: fi.variance_scaling_(b, 1.0, "fan_avg", "normal",
-                                                              seed=0),
-    "variance_scaling_uniform": lambda b: fi.variance_scaling_(b, 1.0, "fan_out", "uniform",
-                                                               seed=0),
-    "ones": lambda b: fi.ones_(b),
-}
+# the families and forms the grid in bench_elementwise does not time (_peers.MORE_FAMILIES),
+# with their arguments, in place: fill(buf)
+MORE_IN_PLACE = {name: _peers.in_place(name) for name in _peers.MORE_FAMILIES}
 
 
 class MoreFamiliesInPlace:
@@ -118,7 +111,7 @@ class StreamToDisk:
     repeats = 5
     rounds = 1
     timeout = 600
-    shape = (8192, 8192)
+    shape = _peers.STREAM_SHAPE
 
     def setup(self, writer):
         try:  # imported here: asv runs this file against older commits too

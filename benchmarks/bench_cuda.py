@@ -5,7 +5,8 @@ is missing, so the suite runs unchanged on the CPU-only development machines.
 
 Timing: CUDA events around the call on the current stream, median of ``repeats`` calls, in
 nanoseconds per element (asv: lower is better). Fills go into a buffer allocated and written in
-``setup``. Peers, measured in the same class and run:
+``setup``. Peers, measured in the same class and run (the names, arguments, sizes and dtypes
+are the table ``fastinit/_peers.py``):
 
 - ``cupy.random.Generator`` (``random`` / ``standard_normal`` with ``out=``, float32 and
   float64; cuRAND's XORWOW bit generator) and the legacy ``cupy.random.uniform`` / ``normal``
@@ -18,33 +19,18 @@ nanoseconds per element (asv: lower is better). Fills go into a buffer allocated
 """
 import statistics
 
-import ml_dtypes
 import numpy as np
 
 import fastinit as fi
+from fastinit import _peers
+from fastinit._peers import DTYPES
 
-DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64),
-          "float16": np.dtype(np.float16), "bfloat16": np.dtype(ml_dtypes.bfloat16)}
-SHAPE = (8192, 8192)  # 2**26 elements: 256 MiB of float32
-BIG = (16384, 16384)  # 2**28 elements: 1 GiB of float32
+SHAPE = _peers.CUDA_GRID  # 2**26 elements: 256 MiB of float32
+BIG = _peers.HEADLINE     # 2**28 elements: 1 GiB of float32
+PEERS = _peers.CUDA_PEERS
 
-FAMILIES_ = {
-    "uniform": lambda b: fi.uniform_(b, -0.1, 0.1, seed=0),
-    "normal": lambda b: fi.normal_(b, std=0.02, seed=0),
-    "trunc_normal": lambda b: fi.trunc_normal_(b, std=0.02, a=-0.04, b=0.04, seed=0),
-    "truncated_normal": lambda b: fi.truncated_normal_(b, stddev=0.02, seed=0),
-    "xavier_uniform": lambda b: fi.xavier_uniform_(b, seed=0),
-    "kaiming_normal": lambda b: fi.kaiming_normal_(b, seed=0),
-    "lecun_normal": lambda b: fi.lecun_normal_(b, seed=0),
-    "variance_scaling": lambda b: fi.variance_scaling_(b, 2.0, "fan_in", "truncated_normal",
-                                                       convention="jax", seed=0),
-    "constant": lambda b: fi.constant_(b, 0.1),
-    "zeros": lambda b: fi.zeros_(b),
-    "eye": lambda b: fi.eye_(b),
-    "sparse": lambda b: fi.sparse_(b, 0.9, seed=0),
-}
-PEERS = ["cupy.Generator.random", "cupy.Generator.standard_normal", "cupy.random.uniform",
-         "cupy.random.normal", "copy", "write floor"]
+# the GPU grid's families (_peers.CUDA_FAMILIES) with their arguments, in place: fill(buf)
+FAMILIES_ = {name: _peers.in_place(name) for name in _peers.CUDA_FAMILIES}
 
 
 def require_gpu():
@@ -91,8 +77,8 @@ def _peer(cupy, name, buf):
             return lambda: rng.random(buf.shape, dtype=buf.dtype, out=buf)
         return lambda: rng.standard_normal(buf.shape, dtype=buf.dtype, out=buf)
     if name == "cupy.random.uniform":
-        return lambda: cupy.random.uniform(-0.1, 0.1, buf.shape, dtype=buf.dtype)
-    return lambda: cupy.random.normal(0.0, 0.02, buf.shape, dtype=buf.dtype)
+        return lambda: cupy.random.uniform(_peers.LOW, _peers.HIGH, buf.shape, dtype=buf.dtype)
+    return lambda: cupy.random.normal(0.0, _peers.STD, buf.shape, dtype=buf.dtype)
 
 
 def _buffer(cupy, shape, dtype):

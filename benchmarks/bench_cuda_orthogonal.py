@@ -20,9 +20,10 @@ import statistics
 import numpy as np
 
 import fastinit as fi
+from fastinit import _peers
 
-SIZES = [8192, 16384]
-IMPLS = ["fastinit", "fastinit.qr", "cupy.linalg.qr"]
+SIZES = _peers.CUDA_ORTHOGONAL_SIZES
+IMPLS = _peers.CUDA_ORTHOGONAL_IMPLS
 
 
 def require_gpu():

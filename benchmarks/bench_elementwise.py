@@ -9,7 +9,8 @@ memory back to its host, and the next first touch runs at about 0.5 GB/s instead
 (DESIGN.md, "Performance rules"). The allocating forms carry that page-fault cost and are
 reported by classes of their own.
 
-Peers, in the same class as the fastinit call they compare with:
+Peers, in the same class as the fastinit call they compare with (the names, arguments, sizes
+and dtypes are the table ``fastinit/_peers.py``, shared with ``fastinit bench``):
 
 - NumPy's ``Generator``: ``random(dtype=, out=)`` and ``standard_normal(dtype=, out=)``
   (float32 and float64 only; single-threaded);
@@ -21,23 +22,15 @@ Peers, in the same class as the fastinit call they compare with:
 import statistics
 import time
 
-import ml_dtypes
-import numba
 import numpy as np
 from numba import njit, prange
 
 import fastinit as fi
+from fastinit import _peers
+from fastinit._peers import DTYPES, GRID, GRID_4D, HEADLINE, IN_PLACE_PEERS
 from fastinit.kernels import cpu
 
-torch = None  # an optional peer, imported by the benchmarks that use it (it is slow to import)
-
-DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64),
-          "float16": np.dtype(np.float16), "bfloat16": np.dtype(ml_dtypes.bfloat16)}
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-HEADLINE = (16384, 16384)  # 2**28 elements: 1 GiB of float32
-GRID = (4096, 4096)        # 2**24 elements, for the family x dtype grid
-GRID_4D = (1024, 1024, 4, 4)  # the same element count for dirac (a conv weight)
 
 
 @njit(parallel=True, cache=True)
@@ -67,83 +60,36 @@ def touched(shape, dtype):
     return write_floor(np.empty(shape, dtype))
 
 
-def as_torch(buf):
-    """A torch CPU tensor sharing ``buf``'s memory (bfloat16 through an int16 view)."""
-    if buf.dtype == DTYPES["bfloat16"]:
-        return torch.from_numpy(buf.view(np.int16)).view(torch.bfloat16)
-    return torch.from_numpy(buf)
-
-
 def require_torch():
-    """Import torch for a peer benchmark (skipping it when torch is not installed)."""
-    global torch
-    try:
-        import torch
-    except ImportError:
-        raise NotImplementedError("torch is not installed") from None
-    torch.set_num_threads(numba.get_num_threads())
+    """torch for a peer benchmark (skipping it when torch is not installed); imported only
+    here, by the benchmarks that use it, since it is slow to import."""
+    torch = _peers.import_torch()
+    if torch is None:
+        raise NotImplementedError("torch is not installed")
+    return torch
 
 
 # --- in place: what each family does to an existing buffer -------------------------------
 
-FAMILIES_ = {
-    "uniform": lambda b: fi.uniform_(b, -0.1, 0.1, seed=0),
-    "normal": lambda b: fi.normal_(b, std=0.02, seed=0),
-    "trunc_normal": lambda b: fi.trunc_normal_(b, std=0.02, a=-0.04, b=0.04, seed=0),
-    "truncated_normal": lambda b: fi.truncated_normal_(b, stddev=0.02, seed=0),
-    "xavier_uniform": lambda b: fi.xavier_uniform_(b, seed=0),
-    "kaiming_normal": lambda b: fi.kaiming_normal_(b, seed=0),
-    "lecun_normal": lambda b: fi.lecun_normal_(b, seed=0),
-    "variance_scaling": lambda b: fi.variance_scaling_(b, 2.0, "fan_in", "truncated_normal",
-                                                       convention="jax", seed=0),
-    "constant": lambda b: fi.constant_(b, 0.1),
-    "zeros": lambda b: fi.zeros_(b),
-    "eye": lambda b: fi.eye_(b),
-    "dirac": lambda b: fi.dirac_(b),
-    "sparse": lambda b: fi.sparse_(b, 0.9, seed=0),
-}
-
-FAMILIES = {
-    "uniform": lambda s, d: fi.uniform(s, -0.1, 0.1, dtype=d, seed=0),
-    "normal": lambda s, d: fi.normal(s, std=0.02, dtype=d, seed=0),
-    "trunc_normal": lambda s, d: fi.trunc_normal(s, std=0.02, a=-0.04, b=0.04, dtype=d, seed=0),
-    "truncated_normal": lambda s, d: fi.truncated_normal(s, stddev=0.02, dtype=d, seed=0),
-    "xavier_uniform": lambda s, d: fi.xavier_uniform(s, dtype=d, seed=0),
-    "kaiming_normal": lambda s, d: fi.kaiming_normal(s, dtype=d, seed=0),
-    "lecun_normal": lambda s, d: fi.lecun_normal(s, dtype=d, seed=0),
-    "variance_scaling": lambda s, d: fi.variance_scaling(s, 2.0, "fan_in", "truncated_normal",
-                                                         convention="jax", dtype=d, seed=0),
-    "constant": lambda s, d: fi.constant(s, 0.1, dtype=d),
-    "zeros": lambda s, d: fi.zeros(s, dtype=d),
-    "eye": lambda s, d: fi.eye(s, dtype=d),
-    "dirac": lambda s, d: fi.dirac(s, dtype=d),
-    "sparse": lambda s, d: fi.sparse(s, 0.9, dtype=d, seed=0),
-}
+# the grid's families (_peers.FAMILIES) with their arguments: in place, fill(buf), and
+# allocating, make(shape, dtype)
+FAMILIES_ = {name: _peers.in_place(name) for name in _peers.FAMILIES}
+FAMILIES = {name: _peers.allocating(name) for name in _peers.FAMILIES}
 
 
 def _peer_in_place(name, buf):
-    """The callable filling ``buf`` for peer ``name``; NotImplementedError where it cannot."""
+    """The callable filling ``buf`` for peer ``name`` (IN_PLACE_PEERS); NotImplementedError
+    where it cannot."""
     if name == "write floor":
         return lambda: write_floor(buf)
-    if name.startswith("numpy."):
+    if name in _peers.NUMPY_PEERS:
         if buf.dtype not in (np.float32, np.float64):
             raise NotImplementedError("numpy's Generator fills float32 and float64 only")
-        rng = np.random.default_rng(0)
-        if name == "numpy.random":
-            return lambda: rng.random(dtype=buf.dtype, out=buf)
-        return lambda: rng.standard_normal(dtype=buf.dtype, out=buf)
-    if name.startswith("torch."):
-        require_torch()
-        t = as_torch(buf)
-        gen = torch.Generator().manual_seed(0)
-        if name == "torch.uniform_":
-            return lambda: torch.nn.init.uniform_(t, -0.1, 0.1, generator=gen)
-        return lambda: torch.nn.init.normal_(t, std=0.02, generator=gen)
+        draw = getattr(np.random.default_rng(0), _peers.NUMPY_PEERS[name])
+        return lambda: draw(dtype=buf.dtype, out=buf)
+    if name in _peers.TORCH_PEERS:
+        return _peers.torch_fill(require_torch(), _peers.TORCH_PEERS[name], buf)
     raise ValueError(name)
-
-
-IN_PLACE_PEERS = ["numpy.random", "numpy.standard_normal", "torch.uniform_", "torch.normal_",
-                  "write floor"]
 
 
 class Headline:
@@ -291,7 +237,7 @@ class FamiliesAllocating:
     """Every initializer family x every dtype at 2**24 elements, allocating (fresh pages:
     page faults included)."""
 
-    params = [[*FAMILIES, "numpy.random", "numpy.standard_normal"], list(DTYPES)]
+    params = [[*FAMILIES, *_peers.NUMPY_PEERS], list(DTYPES)]
     param_names = ["init", "dtype"]
     unit = "ns/element"
     repeats = 5

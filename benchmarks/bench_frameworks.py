@@ -24,6 +24,8 @@ import gc
 import statistics
 import time
 
+from fastinit import _peers
+
 N_LAYERS = 22
 D_MODEL, D_MLP, N_HEADS, N_KV, VOCAB = 2048, 5632, 32, 4, 32000
 TORCH_THREADS = 2
@@ -156,9 +158,9 @@ class ReinitLlama:
 
 
 class JaxInit:
-    params = ["glorot_normal", "normal", "he_uniform"]
+    params = _peers.JAX_INITS
     param_names = ["init"]
-    shape = (8192, 8192)
+    shape = _peers.JAX_SHAPE
     number = 1
     repeat = (3, 7, 120.0)
 

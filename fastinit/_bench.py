@@ -18,60 +18,12 @@ import numpy as np
 
 import fastinit as fi
 
-from ._checks import BFLOAT16, check_dtype
+from . import _peers
 
-SQRT5 = math.sqrt(5.0)
-
-
-def _kaiming_bound(shape):
-    fan_in, _ = fi.compute_fans(shape)
-    return fi.calculate_gain("leaky_relu", SQRT5) * math.sqrt(3.0 / fan_in)
-
-
-def _xavier_bound(shape):
-    fan_in, fan_out = fi.compute_fans(shape)
-    return math.sqrt(6.0 / (fan_in + fan_out))
-
-
-def _kaiming_std(shape):
-    fan_in, _ = fi.compute_fans(shape)
-    return math.sqrt(2.0) / math.sqrt(fan_in)
-
-
-# name -> (needs 2+ dims, fastinit(buf), numpy(rng, dst, shape) or None, torch name and kwargs)
-CASES = {
-    "uniform": (False, lambda b: fi.uniform_(b, -0.1, 0.1, seed=0),
-                lambda rng, d, s: _np_uniform(rng, d, -0.1, 0.1),
-                ("uniform_", dict(a=-0.1, b=0.1))),
-    "normal": (False, lambda b: fi.normal_(b, std=0.02, seed=0),
-               lambda rng, d, s: _np_normal(rng, d, 0.02),
-               ("normal_", dict(std=0.02))),
-    "trunc_normal": (False, lambda b: fi.trunc_normal_(b, std=0.02, a=-0.04, b=0.04, seed=0),
-                     None, ("trunc_normal_", dict(std=0.02, a=-0.04, b=0.04))),
-    "xavier_uniform": (True, lambda b: fi.xavier_uniform_(b, seed=0),
-                       lambda rng, d, s: _np_uniform(rng, d, -_xavier_bound(s), _xavier_bound(s)),
-                       ("xavier_uniform_", {})),
-    "kaiming_uniform": (True, lambda b: fi.kaiming_uniform_(b, a=SQRT5, seed=0),
-                        lambda rng, d, s: _np_uniform(rng, d, -_kaiming_bound(s),
-                                                      _kaiming_bound(s)),
-                        ("kaiming_uniform_", dict(a=SQRT5))),
-    "kaiming_normal": (True, lambda b: fi.kaiming_normal_(b, nonlinearity="relu", seed=0),
-                       lambda rng, d, s: _np_normal(rng, d, _kaiming_std(s)),
-                       ("kaiming_normal_", dict(nonlinearity="relu"))),
-    "constant": (False, lambda b: fi.constant_(b, 0.1), lambda rng, d, s: d.fill(0.1),
-                 ("constant_", dict(val=0.1))),
-}
-
-
-def _np_uniform(rng, dst, low, high):
-    rng.random(dtype=dst.dtype, out=dst)
-    dst *= high - low
-    dst += low
-
-
-def _np_normal(rng, dst, std):
-    rng.standard_normal(dtype=dst.dtype, out=dst)
-    dst *= std
+# the rows, in order: name -> (needs 2+ dims, fastinit(buf), numpy(rng, dst, shape) or None);
+# the torch column is _peers.torch_fill of the same name. Arguments and peers: _peers.
+CASES = {name: (fan_based, _peers.in_place(name), _peers.NUMPY[name])
+         for name, fan_based in _peers.BENCH_ROWS.items()}
 
 
 def _touched(shape, dtype):
@@ -91,28 +43,6 @@ def _numpy_fill(fill, buf, shape):
         fill(rng, scratch, shape)
         np.copyto(buf, scratch, casting="unsafe")
     return draw_and_cast
-
-
-def _import_torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    import numba
-    torch.set_num_threads(numba.get_num_threads())  # the same cores as fastinit's kernels
-    return torch
-
-
-def _torch_fill(torch, name, kwargs, buf):
-    if buf.dtype == BFLOAT16:
-        t = torch.from_numpy(buf.view(np.int16)).view(torch.bfloat16)
-    else:
-        t = torch.from_numpy(buf)
-    init = getattr(torch.nn.init, name)
-    if name == "constant_":
-        return lambda: init(t, **kwargs)
-    gen = torch.Generator().manual_seed(0)
-    return lambda: init(t, generator=gen, **kwargs)
 
 
 def _fmt_ms(seconds):
@@ -141,11 +71,11 @@ def run(sizes, dtypes, inits, repeat, torch=True, file=None):
     """Print one table per size and dtype; return the rows as dicts (for tests)."""
     import numba
     file = sys.stdout if file is None else file
-    th = _import_torch() if torch else None
+    th = _peers.import_torch() if torch else None
     rows = []
     for shape in sizes:
         for dtype in dtypes:
-            dt = check_dtype(dtype)
+            dt = _peers.DTYPES[dtype]
             n = math.prod(shape)
             buf = _touched(shape, dt)
             threads = f"numba threads: {numba.get_num_threads()}"
@@ -159,7 +89,7 @@ def run(sizes, dtypes, inits, repeat, torch=True, file=None):
                 head += f" {'torch':>11} {'torch/fi':>9}"
             print(head, file=file)
             for name in inits:
-                fan_based, ours, np_fill, (t_name, t_kw) = CASES[name]
+                fan_based, ours, np_fill = CASES[name]
                 if fan_based and len(shape) < 2:
                     print(f"{name:<17} {'(needs 2+ dims)':>11}", file=file)
                     continue
@@ -167,7 +97,7 @@ def run(sizes, dtypes, inits, repeat, torch=True, file=None):
                 if np_fill is not None:
                     fns["numpy"] = _numpy_fill(np_fill, buf, shape)
                 if th is not None:
-                    fns["torch"] = _torch_fill(th, t_name, t_kw, buf)
+                    fns["torch"] = _peers.torch_fill(th, name, buf)
                 med = measure(fns, repeat)
                 row = {"init": name, "shape": shape, "dtype": dtype, **med}
                 rows.append(row)
