@@ -1,4 +1,5 @@
-"""``fastinit info``: versions, Numba's threading layer and threads, and whether CUDA is usable.
+"""``fastinit info``: versions, Numba's threading layer and threads, where the compiled kernels
+are cached, and whether CUDA is usable.
 
 Optional packages are looked up by their installed metadata, not imported (torch alone takes
 seconds to import). numba.cuda is imported here, in the command, never by ``import fastinit``.
@@ -70,6 +71,9 @@ def report(file=None):
         out(f"  {dist:<14} {_version(dist) or '-'}")
     layer, threads, max_threads = threading()
     out(f"numba threading layer: {layer}; threads: {threads} (NUMBA_NUM_THREADS {max_threads})")
+    from .kernels import cache
+    out(f"compiled kernels cached in: {', '.join(cache.locations()) or 'nowhere (not writable)'}"
+        f" (delete it to clear the cache)")
     usable, why = cuda_status()
     out(f"CUDA usable: {'yes' if usable else 'no'}: {why}")
     backend = importlib.util.find_spec("fastinit.kernels.cuda") is not None

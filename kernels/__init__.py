@@ -2,7 +2,9 @@
 
 ``philox.py`` holds the one scalar source (Philox4x32-10 and every bits-to-value transform),
 ``cpu.py`` the parallel CPU drivers, ``cuda.py`` the CUDA kernels (compiled from the same
-source by ``philox.for_target``; imported only when a GPU call arrives).
+source by ``philox.for_target``; imported only when a GPU call arrives), ``codes.py`` the codes
+both take, ``householder.py`` and ``householder_cuda.py`` the panel steps of the blocked QR,
+``cache.py`` where the compiled kernels are filed on disk.
 
 Counter layout
 --------------
@@ -35,4 +37,10 @@ order or a thread count never changes a value.
   indices ``rows * cols + r * cols + c``.
 
 A change of any output bit is a breaking change: it needs a version bump and a changelog line.
+
+Compiled kernels are cached on disk under a stamp of every source of this folder (``cache``),
+so an edit of any of them is never served stale code.
 """
+from . import cache
+
+cache.install()

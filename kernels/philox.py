@@ -23,8 +23,7 @@ from numba import njit, types
 from numba.core.extending import intrinsic
 
 # error_model="numpy": no zero-division checks, whose branches would stop vectorization.
-# Numba's cache tracks only the file of the jitted driver: after editing this file, delete
-# kernels/__pycache__ (or touch cpu.py), or the drivers keep the old compiled code.
+# (The disk cache is keyed on every source of kernels/, this file included: see cache.py.)
 _cpu_scalar = njit(inline="always", cache=True, error_model="numpy")
 
 # The plain Python functions, by name, in definition order: ``for_target`` compiles them again
