@@ -359,7 +359,7 @@ def qr(a, mode="reduced", *, nb=None):
         ``"reduced"``: ``q`` (m x k), ``r`` (k x n), ``k = min(m, n)``; ``"complete"``:
         ``q`` (m x m), ``r`` (m x n); ``"r"``: ``r`` (k x n) only.
     nb : int, optional
-        Panel width (default ``PANEL_WIDTH``, tuned on the development machine).
+        Panel width (default ``PANEL_WIDTH``).
 
     Returns
     -------
@@ -376,14 +376,24 @@ def qr(a, mode="reduced", *, nb=None):
     arr = np.asarray(a)
     if arr.ndim < 2:
         raise ValueError(f"a must have at least 2 dimensions, got shape {arr.shape}")
-    dtype = _work_dtype(arr)
     if arr.ndim > 2:
-        parts = [qr(arr[idx], mode, nb=nb) for idx in np.ndindex(arr.shape[:-2])]
-        if mode == "r":
-            return np.stack(parts).reshape(arr.shape[:-2] + parts[0].shape)
-        q = np.stack([p[0] for p in parts]).reshape(arr.shape[:-2] + parts[0][0].shape)
-        r = np.stack([p[1] for p in parts]).reshape(arr.shape[:-2] + parts[0][1].shape)
-        return q, r
+        return _qr_stack(arr, mode, nb)
+    return _qr_matrix(arr, mode, nb)
+
+
+def _qr_stack(arr, mode, nb):
+    """:func:`qr` of each matrix of the stack ``arr`` (``..., m, n``), stacked back."""
+    parts = [_qr_matrix(arr[idx], mode, nb) for idx in np.ndindex(arr.shape[:-2])]
+    if mode == "r":
+        return np.stack(parts).reshape(arr.shape[:-2] + parts[0].shape)
+    q = np.stack([p[0] for p in parts]).reshape(arr.shape[:-2] + parts[0][0].shape)
+    r = np.stack([p[1] for p in parts]).reshape(arr.shape[:-2] + parts[0][1].shape)
+    return q, r
+
+
+def _qr_matrix(arr, mode, nb):
+    """:func:`qr` of the one matrix ``arr``, factored in a copy."""
+    dtype = _work_dtype(arr)
     m, n = arr.shape
     k = min(m, n)
     work = np.array(arr, dtype=dtype, order="C", copy=True)  # never the caller's memory
