@@ -151,7 +151,7 @@ def test_values_are_the_core_with_name_streams():
         fi.kaiming_uniform((16, 32), a=math.sqrt(5), seed=9, stream=stream_of("0.weight")))
     np.testing.assert_array_equal(model[1].weight.detach().numpy(),
                                   fi.normal((10, 8), seed=9, stream=stream_of("1.weight")))
-    # the package's one rule (tests/test_streams.py pins it): SHA-256, as the CLI's specs
+    # the package's one rule (tests/bits/test_streams.py pins it): SHA-256, as the CLI's specs
     assert stream_of is fi.stream_of and ft.stream_of is fi.stream_of
     import hashlib
     assert stream_of("0.weight") == int.from_bytes(

@@ -44,14 +44,16 @@ def _kernels_dir():
 
 
 def test_drivers_are_cached_on_disk():
-    # run every driver once in a fresh process; numba writes its index files next to cpu.py
+    # run every driver once in a fresh process; numba writes its index files in the stamp
+    # directory of fastinit.kernels.cache, inside kernels/__pycache__
     _run("import numpy as np, fastinit as fi\n"
          "fi.normal((1000,), seed=0)\n"
          "fi.normal((1000,), dtype='bfloat16', seed=0)\n"
          "fi.normal((1000,), dtype='float64', seed=0)\n"
          "fi.random_bits((1000,), seed=0)\n"
          "fi.sparse((10, 10), 0.5, seed=0)\n")
-    cache = _kernels_dir() / "__pycache__"
+    from fastinit.kernels.cache import PREFIX, STAMP
+    cache = _kernels_dir() / "__pycache__" / (PREFIX + STAMP)
     assert cache.is_dir()
     index = sorted(p.name for p in cache.glob("cpu.*.nbi"))
     for driver in ("fill_f32", "fill_half", "fill_f64", "fill_bits", "zero_sparse"):

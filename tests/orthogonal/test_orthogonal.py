@@ -27,7 +27,7 @@ from fastinit import _blas, linalg
 
 orth_mod = importlib.import_module("fastinit.orthogonal")  # (fi.orthogonal is the function)
 
-from . import householder_reference as H
+from .. import householder_reference as H
 
 BF16 = ml_dtypes.bfloat16
 P_MIN = 1e-3

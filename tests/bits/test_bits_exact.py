@@ -14,7 +14,7 @@ from fastinit.kernels.philox import (
     normal_quantile_lower, sincos_octant_f32,
 )
 
-from . import reference as R
+from .. import reference as R
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 DTYPES = [np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16), BF16]

@@ -17,9 +17,9 @@ import sys
 import numpy as np
 import pytest
 
-from . import reference as R
+from .. import reference as R
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 SEED, STREAM, N = 7, 3, 64
 M0_EDITED = 0xD2511F55  # the Philox round multiplier 0xD2511F53, edited
 

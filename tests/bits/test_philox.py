@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 import fastinit as fi
 from fastinit.kernels.philox import philox4x32, philox_block
 
-from . import reference as R
+from .. import reference as R
 
-KAT = pathlib.Path(__file__).parent / "data" / "philox4x32_kat.csv"
+KAT = pathlib.Path(__file__).resolve().parent.parent / "data" / "philox4x32_kat.csv"
 U32, U64 = 2**32, 2**64
 
 

@@ -1,7 +1,8 @@
 """The CUDA backend without a GPU: the simulator run, the PTX compile check, dispatch errors.
 
-- ``test_cuda_kernels_under_the_simulator`` runs ``tests/cuda`` in its own pytest process with
-  ``NUMBA_ENABLE_CUDASIM=1`` (it must be set before numba is imported) and prints its output.
+- ``test_cuda_kernels_under_the_simulator`` runs ``tests/cuda/simulator`` in its own pytest
+  process with ``NUMBA_ENABLE_CUDASIM=1`` (it must be set before numba is imported) and prints
+  its output.
 - ``test_kernels_assemble_for_sm90`` (marker ``cuda_compile``) compiles every CUDA kernel to PTX
   for sm_90 with numba-cuda (NVRTC/NVVM from pip) and assembles it with ``ptxas -v`` from the
   ``nvidia-cuda-nvcc`` wheel (the elementwise kernels and the Householder panel kernels of
@@ -25,7 +26,7 @@ import pytest
 import fastinit as fi
 from fastinit._backend.foreign import is_device_array
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 NO_PACKAGES = ("the CUDA tests need numba-cuda[cu13] and nvidia-cuda-nvcc: "
                "pip install -e '.[test,cuda-test]'")
 
@@ -46,7 +47,7 @@ def test_cuda_kernels_under_the_simulator():
     _numba_cuda()
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
     r = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/cuda"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/cuda/simulator"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     print(r.stdout[-6000:])
     print(r.stderr[-3000:])
@@ -174,6 +175,20 @@ def test_device_cuda_without_cupy_names_cupy(monkeypatch):
         fi.normal((4, 4), seed=0, device="cuda")
     with pytest.raises(RuntimeError, match="CuPy"):
         fi.zeros((4, 4), device="cuda")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: fi.normal((4, 4), device="cuda", seed=0),
+    lambda: fi.kaiming_uniform((4, 4), device="cuda", seed=0),
+    lambda: fi.zeros((4, 4), device="cuda"),
+    lambda: fi.sparse((4, 4), 0.5, device="cuda", seed=0),
+], ids=["normal", "kaiming_uniform", "zeros", "sparse"])
+def test_cuda_without_cupy(make, monkeypatch):
+    """Each kind of initializer (distribution, fan-based, constant, sparse) names CuPy, whether
+    or not CuPy is installed here."""
+    monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy -> ImportError
+    with pytest.raises(RuntimeError, match="CuPy"):
+        make()
 
 
 def test_device_cuda_without_driver_names_the_driver(monkeypatch):

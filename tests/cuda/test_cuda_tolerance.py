@@ -7,8 +7,8 @@ scalar source is compiled for the CPU with LLVM's ``contract`` flag, so the tran
 multiply-adds are fused as a GPU compiler would, and compared with the CPU kernels' transforms
 over a million draws. The float32 Box-Muller writes its multiply-adds as explicit FMAs
 (``fma_f32``), so there it must change nothing at all. (The uniforms are not in question:
-their kernels contain no fused multiply-add at all, which ``tests/test_cuda.py`` checks in the
-PTX.)
+their kernels contain no fused multiply-add at all, which ``tests/cuda/test_cuda.py`` checks in
+the PTX.)
 """
 import numpy as np
 import pytest

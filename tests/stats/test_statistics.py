@@ -266,7 +266,7 @@ def test_constants(dtype):
             expected = np.full((5, 7), np.float64(value)).astype(dt)
         assert x.dtype == dt
         np.testing.assert_array_equal(x.view(np.uint8), expected.view(np.uint8))
-    # (nan: see test_api.py::test_constant_nan_and_inf_allowed)
+    # (nan: see targets/test_bad_input.py::test_constant_nan_and_inf_allowed)
     np.testing.assert_array_equal(fi.zeros((4, 3), dtype=dtype).astype(np.float64), 0.0)
     assert not np.signbit(fi.zeros((4, 3), dtype=dtype).astype(np.float64)).any()
     np.testing.assert_array_equal(fi.ones((4, 3), dtype=dtype).astype(np.float64), 1.0)
