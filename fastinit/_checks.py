@@ -31,6 +31,9 @@ def check_shape(shape, name="shape"):
             raise TypeError(f"{name} must contain only integers, got {shape!r}")
         if d < 0:
             raise ValueError(f"{name} must not contain negative dimensions, got {shape!r}")
+        if d >= 2**63:
+            raise ValueError(f"{name} {shape!r} has a dimension of 2**63 or more, beyond the "
+                             f"flat indices the kernels address")
         out.append(int(d))
     if math.prod(out) >= 2**63:
         raise ValueError(f"{name} {tuple(out)} has 2**63 or more elements, beyond the "

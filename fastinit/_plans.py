@@ -7,9 +7,13 @@ once per call, rather than once per element, is worked out here.
 import functools
 import math
 
+import ml_dtypes
 import numpy as np
 
+from ._checks import FLOAT_DTYPES
 from .kernels import codes
+
+_TOP = {dt: float(ml_dtypes.finfo(dt).max) for dt in FLOAT_DTYPES}  # the largest finite value
 
 BITS = (codes.BITS, ())  # the raw words of random_bits
 
@@ -23,7 +27,18 @@ def constant(value, dtype):
 
 def uniform(low, high, dtype):
     """``u * (high - low) + low`` in the generation precision; a value whose rounding into
-    ``dtype`` reaches ``high`` becomes ``low`` (torch's rule)."""
+    ``dtype`` reaches ``high`` becomes ``low`` (torch's rule).
+
+    The bounds must lie within the range of ``dtype`` and their span within that of the
+    generation precision (float64 for float64 output, else float32), so that no value is
+    infinite or NaN (as ``torch.Tensor.uniform_`` requires).
+    """
+    top = _TOP[dtype]
+    gen = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+    if not (max(abs(low), abs(high)) <= top and high - low <= _TOP[gen]):
+        raise ValueError(f"uniform bounds [{low!r}, {high!r}) must lie within the range of "
+                         f"{np.dtype(dtype)} (+-{top:.6g}) and high - low within that of "
+                         f"{gen}, the precision values are generated in")
     if dtype == np.float64:
         return codes.UNIFORM, [low, high - low, high]
     return codes.UNIFORM, [float(np.float32(low)), float(np.float32(high - low)),

@@ -8,7 +8,7 @@ the way the framework writes it, so bounds and deviations agree to the last bit.
 import math
 import numbers
 
-from ._checks import check_choice, check_number
+from ._checks import check_choice, check_number, check_shape
 
 CONVENTIONS = ("torch", "jax")
 MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
@@ -84,10 +84,12 @@ def compute_fans(shape, convention="torch", in_axis=None, out_axis=None, batch_a
 
     Raises
     ------
-    ValueError
-        For fewer than 2 dimensions or an unknown convention.
+    ValueError, TypeError
+        For a shape that is not a sequence of non-negative ints, fewer than 2 dimensions or an
+        unknown convention.
     """
     check_choice(convention, "convention", CONVENTIONS)
+    shape = check_shape(shape)
     ndim = len(shape)
     if ndim < 2:
         raise ValueError(f"fan in and fan out can not be computed for shape {tuple(shape)} "

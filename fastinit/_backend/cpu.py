@@ -10,8 +10,9 @@ import numpy as np
 from .. import _haar, _plans, linalg
 from .._checks import BFLOAT16
 from ..kernels import codes, cpu
+from .cpu_threads import launch
 from .foreign import is_torch_bfloat16, torch_bits
-from .geometry import layout
+from .geometry import element_strides, layout
 
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 _OUTCODE = {np.dtype(np.float16): codes.OUT_F16, BFLOAT16: codes.OUT_BF16}
@@ -26,7 +27,9 @@ def as_target(out, dtypes):
     if isinstance(out, np.generic):
         raise TypeError(f"out must be an array, got the NumPy scalar {out!r}")
     if isinstance(out, np.ndarray):
-        arr = out
+        # a subclass (np.matrix, np.memmap, ...) is filled through its base ndarray view: its
+        # own indexing may not be NumPy's (np.matrix has no 0-d or 1-d views)
+        arr = out if type(out) is np.ndarray else out.view(np.ndarray)
     elif hasattr(out, "__array_interface__"):
         arr = np.asarray(out)
     elif hasattr(out, "__dlpack__"):
@@ -39,12 +42,7 @@ def as_target(out, dtypes):
         raise TypeError(f"out must have dtype {names}, got {arr.dtype}")
     if not arr.flags.writeable:
         raise ValueError("out is read-only")
-    for n, s in zip(arr.shape, arr.strides if arr.size else ()):
-        if n > 1 and s == 0:
-            raise ValueError(f"out has a zero stride (a broadcast view): strides {arr.strides}")
-        if s % arr.itemsize:
-            raise ValueError(f"out has strides {arr.strides} that are not a multiple of its "
-                             f"item size {arr.itemsize}")
+    element_strides(arr.shape, arr.strides, arr.itemsize)
     return arr
 
 
@@ -81,20 +79,20 @@ def fill(arr, gshape, bounds, plan, key, stream):
         return
     kind, params = plan
     params = np.asarray(params, np.float64)
-    flat, base, ostride, rshape, rstart, gstride = _geometry(arr, gshape, bounds)
+    flat, *geo = _geometry(arr, gshape, bounds)  # geo: base, ostride, rshape, rstart, gstride
     if kind == codes.BITS:
-        cpu.fill_bits(flat, base, ostride, rshape, rstart, gstride, key, stream)
+        launch(cpu.fill_bits, flat, *geo, key, stream)
     elif kind == codes.CONSTANT:  # the value is exact in every dtype (the plan rounded it)
         uint = _UINT[arr.itemsize]
         value = np.array(params[0]).astype(arr.dtype).view(uint)[()]
-        cpu.fill_value(flat.view(uint), base, ostride, rshape, rstart, gstride, value)
+        launch(cpu.fill_value, flat.view(uint), *geo, value)
     elif arr.dtype == np.float64:
-        cpu.fill_f64(flat, base, ostride, rshape, rstart, gstride, key, stream, kind, params)
+        launch(cpu.fill_f64, flat, *geo, key, stream, kind, params)
     elif arr.dtype == np.float32:
-        cpu.fill_f32(flat, base, ostride, rshape, rstart, gstride, key, stream, kind, params)
+        launch(cpu.fill_f32, flat, *geo, key, stream, kind, params)
     else:
-        cpu.fill_half(flat.view(np.uint16), base, ostride, rshape, rstart, gstride, key, stream,
-                      kind, params, _OUTCODE[arr.dtype])
+        launch(cpu.fill_half, flat.view(np.uint16), *geo, key, stream, kind, params,
+               _OUTCODE[arr.dtype])
 
 
 def zero_sparse(arr, gshape, bounds, key, stream, num_zeros):
@@ -105,7 +103,7 @@ def zero_sparse(arr, gshape, bounds, key, stream, num_zeros):
         flat = flat.view(np.uint16)
     ostride = np.array([s // arr.itemsize for s in arr.strides], np.int64)
     rb = np.array([b for pair in bounds for b in pair], np.int64)
-    cpu.zero_sparse(flat, base, ostride, rb, rows, cols, key, stream, num_zeros)
+    launch(cpu.zero_sparse, flat, base, ostride, rb, rows, cols, key, stream, num_zeros)
 
 
 def set_ones(arr, local):
@@ -131,10 +129,9 @@ def fill_orthogonal(arr, key, stream, gain, method, col, nb=None):
     rows, cols = _haar.matrix_shape(arr.shape, col)
     cdt = _haar.compute_dtype(arr.dtype)
     mat = _as_matrix(arr, col, rows, cols)
-    direct = (mat is not None and mat.dtype == cdt
-              and (mat.flags.c_contiguous or mat.flags.f_contiguous))
-    # float16/bfloat16 targets and targets no view reaches compute in a scratch matrix and are
-    # rounded once at the end
+    direct = mat is not None and mat.dtype == cdt and mat.flags.c_contiguous
+    # other targets compute in a C-ordered scratch matrix, copied (rounded once) at the end:
+    # the products' rounding depends on the layout, the values must not
     work = mat if direct else np.empty((rows, cols), cdt)
     full = ((0, rows), (0, cols))
     fill(work, (rows, cols), full, _plans.normal(0.0, 1.0), key, stream)

@@ -18,7 +18,7 @@ from ..kernels import codes
 from .cuda_runtime import check_available, current_stream, numba_cuda, simulating
 from .cuda_steps import cuda_steps
 from .foreign import is_torch_bfloat16, torch_bits
-from .geometry import layout
+from .geometry import element_strides, layout
 
 # Launch configuration, read at every call (tests patch it small under the simulator so a few
 # thousand elements cover many blocks and the grid-stride loop turns several times).
@@ -74,14 +74,8 @@ def as_target(out, dtypes):
         raise TypeError(f"out must have dtype {names}, got {dtype}")
     if readonly:
         raise ValueError("out is read-only")
-    item = dtype.itemsize
-    for n, s in zip(shape, strides if math.prod(shape) else ()):
-        if n > 1 and s == 0:
-            raise ValueError(f"out has a zero stride (a broadcast view): strides {strides}")
-        if s % item:
-            raise ValueError(f"out has strides {strides} that are not a multiple of its "
-                             f"item size {item}")
-    return DeviceTarget(out, dtype, shape, tuple(s // item for s in strides), ptr, host, typestr)
+    elems = element_strides(shape, strides, dtype.itemsize)
+    return DeviceTarget(out, dtype, shape, elems, ptr, host, typestr)
 
 
 def empty(shape, dtype):

@@ -33,9 +33,16 @@ def is_torch_bfloat16(obj):
 def torch_bits(obj):
     """``obj`` as the array protocols can take it: a torch tensor detached (same storage; the
     protocols refuse tensors that require grad), a bfloat16 one viewed as int16 bits (neither
-    NumPy's DLPack nor the CUDA array interface knows bfloat16); anything else as it is."""
+    NumPy's DLPack nor the CUDA array interface knows bfloat16); anything else as it is.
+
+    A torch view with the negative or conjugate bit set reads its memory negated (or
+    conjugated): writing values there would read back as other values, so it is refused
+    (``fastinit.torch`` fills such views through a copy)."""
     torch = sys.modules.get("torch")
     if torch is None or not isinstance(obj, torch.Tensor):
         return obj
+    if obj.is_neg() or obj.is_conj():
+        raise TypeError("out is a torch view with the negative or conjugate bit set (its memory "
+                        "reads back negated); pass out.resolve_neg() or a tensor of its own")
     obj = obj.detach()
     return obj.view(torch.int16) if obj.dtype == torch.bfloat16 else obj

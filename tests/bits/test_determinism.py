@@ -101,3 +101,67 @@ def test_bit_identical_across_thread_counts():
         exec(compile(THREAD_SCRIPT, "<thread-script>", "exec"), ns)
     assert f.getvalue().split()[1] == one
 
+
+
+def _available_layers():
+    import importlib
+    pools = {"tbb": "tbbpool", "omp": "omppool", "workqueue": "workqueue"}
+    found = []
+    for layer, module in pools.items():
+        try:
+            importlib.import_module(f"numba.np.ufunc.{module}")
+        except ImportError:  # tbb's library is not on the loader's path
+            continue
+        found.append(layer)
+    return found
+
+
+CONCURRENT_SCRIPT = r"""
+import hashlib, threading
+import numpy as np
+import numba
+import fastinit as fi
+outs = [np.empty((300, 200), np.float32) for _ in range(8)]
+errors = []
+def work(o, i):
+    try:
+        for _ in range(25):
+            fi.normal_(o, std=0.02, seed=i, stream=3)
+            fi.uniform_(o[:, ::2], -1.0, 1.0, seed=i)
+    except Exception as e:
+        errors.append(repr(e))
+threads = [threading.Thread(target=work, args=(o, i)) for i, o in enumerate(outs)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+assert not errors, errors
+h = hashlib.sha256()
+for o in outs:
+    h.update(o.tobytes())
+print(numba.threading_layer(), h.hexdigest())
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layer", _available_layers())
+def test_python_threads_at_once_under_every_threading_layer(layer):
+    """Eight Python threads fill at once; workqueue, which aborts on concurrent launches, is
+    serialized. The bits are the same under every layer and as computed here, one by one."""
+    env = dict(os.environ, NUMBA_THREADING_LAYER=layer)
+    r = subprocess.run([sys.executable, "-c", CONCURRENT_SCRIPT], env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    used, digest = r.stdout.split()
+    assert used == layer
+    h = __import__("hashlib").sha256()
+    for i in range(8):
+        o = np.empty((300, 200), np.float32)
+        fi.normal_(o, std=0.02, seed=i, stream=3)
+        fi.uniform_(o[:, ::2], -1.0, 1.0, seed=i)
+        h.update(o.tobytes())
+    assert digest == h.hexdigest()
+
+
+def test_the_builtin_layer_is_among_those_tested():
+    assert "workqueue" in _available_layers()  # built into numba: the test above never runs empty

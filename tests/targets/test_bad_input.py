@@ -258,3 +258,49 @@ def test_no_spurious_warnings():
         fi.variance_scaling((1, 7), 1.0, "fan_in", "uniform", convention="jax",
                             dtype="float16", seed=0)
 
+
+
+# --- uniform bounds whose span overflows: refused, never inf or NaN -------------------------
+
+@pytest.mark.parametrize("low,high,dtype", [
+    (-1e308, 1e308, "float64"), (-1.7e308, 1.7e308, "float64"), (-3e38, 3e38, "float32"),
+    (0.0, 1e39, "float32"), (1e39, 2e39, "float32"), (0.0, 1e5, "float16"),
+    (-3e38, 3e38, "bfloat16")])
+def test_uniform_span_beyond_the_dtype_is_refused(low, high, dtype):
+    with pytest.raises(ValueError, match="uniform bounds"):
+        fi.uniform((8,), low, high, dtype=dtype, seed=0)
+    out = np.full((8,), SENTINEL, dtype=np.dtype(BF16 if dtype == "bfloat16" else dtype))
+    with pytest.raises(ValueError, match="uniform bounds"):
+        fi.uniform_(out, low, high, seed=0)
+    assert (out.astype(np.float64) == SENTINEL).all()
+
+
+@pytest.mark.parametrize("low,high,dtype", [
+    (-1.7e38, 1.7e38, "float32"), (-6e4, 6e4, "float16"), (-8.9e307, 8.9e307, "float64"),
+    (-1e38, 2.3e38, "bfloat16")])
+def test_uniform_wide_spans_within_range_are_finite_and_span_the_interval(low, high, dtype):
+    x = fi.uniform((4096,), low, high, dtype=dtype, seed=1).astype(np.float64)
+    assert np.isfinite(x).all() and (x >= low).all() and (x < high).all()
+    width = high - low
+    assert x.min() < low + 0.01 * width and x.max() > high - 0.01 * width
+
+
+# --- shapes: every public function that takes one says that the shape is wrong ---------------
+
+REQUIRED = {"variance_scaling": (1.0, "fan_in", "normal"), "constant": (0.5,),
+            "sparse": (0.5,)}
+SHAPE_FUNCTIONS = sorted(
+    n for n in fi.__all__ if callable(getattr(fi, n)) and not n.endswith("_")
+    and next(iter(__import__("inspect").signature(getattr(fi, n)).parameters), None) == "shape")
+
+
+@pytest.mark.parametrize("bad", [(0, 2**70), (10, -3), (2**64, 2), (2.5, 3), ("3", 3), None])
+@pytest.mark.parametrize("name", SHAPE_FUNCTIONS)
+def test_shape_errors_name_the_shape(name, bad):
+    with pytest.raises((ValueError, TypeError, OverflowError), match="shape"):
+        getattr(fi, name)(bad, *REQUIRED.get(name, ()))
+
+
+def test_every_shape_function_is_checked():
+    assert {"normal", "uniform", "orthogonal", "compute_fans", "random_bits", "sparse",
+            "delta_orthogonal", "variance_scaling"} <= set(SHAPE_FUNCTIONS)
