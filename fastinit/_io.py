@@ -9,6 +9,20 @@ Files are written under a temporary name in the target's directory, flushed with
 renamed onto the target only when complete, so an interrupted or failed run never leaves a
 partial file under the target name and never harms an existing one.
 
+Partial files
+-------------
+The temporary is named ``.<target name>.<host>.<pid>.<random>.fastinit-partial``: ``<pid>`` is
+the writer's process id and ``<host>`` its host name with every byte outside ``A-Z a-z 0-9 -``
+written ``%XX`` (so it holds no dot: the name is read from the right), followed on Linux by
+``_`` and the inode of the writer's pid namespace (two containers may share a host name and a
+directory, not a pid namespace). A SIGKILL or a power cut leaves the file behind;
+:func:`sweep_partials` removes those whose writer is gone, which the name alone tells (no file
+is opened): same host and pid namespace as the caller, and no process with that pid. A file of
+another host (a shared file system) or another pid namespace is never touched, nor one whose
+pid is alive (even if that pid now belongs to another program: kept, never a live writer's
+file removed), nor one named by an older fastinit (``.<target name>.<random>.fastinit-partial``,
+no writer recorded): those are reported for a human to judge.
+
 Formats
 -------
 - ``.npy``: the header from ``numpy.lib.format`` (exactly what ``numpy.save`` writes; bfloat16
@@ -27,13 +41,21 @@ import io
 import json
 import math
 import os
+import re
+import socket
 import tempfile
+import urllib.parse
 
 import numpy as np
 
 from ._checks import BFLOAT16
 
 TEMP_SUFFIX = ".fastinit-partial"
+NAME_MAX = 255  # bytes of one file name on every common file system
+# the safetensors library refuses to read a longer header (MAX_HEADER_SIZE in its tensor.rs)
+SAFETENSORS_MAX_HEADER = 100_000_000
+# the header key safetensors reserves for the metadata map: a tensor of that name is unreadable
+SAFETENSORS_RESERVED = "__metadata__"
 
 # safetensors' dtype names; the rank is the library's Dtype enum order, which it sorts by
 # (descending) to keep larger items aligned: F64 > F32 > U32 > BF16 > F16
@@ -113,13 +135,41 @@ def npy_header(shape, dtype):
     return buf.getvalue()
 
 
+def safetensors_name_problem(name):
+    """Why ``name`` cannot name a tensor in a ``.safetensors`` file, or ``None`` if it can.
+
+    The header is UTF-8 JSON whose key ``__metadata__`` is the metadata map, so a name must
+    have a UTF-8 encoding and must not be ``__metadata__`` (the file would be unreadable).
+    Anything else is held, read back and written by the safetensors library too: the empty
+    name, spaces, quotes, backslashes, control characters and NUL included (JSON escapes them).
+    """
+    if not isinstance(name, str):
+        return f"a tensor name must be a str, got {type(name).__name__}"
+    if name == SAFETENSORS_RESERVED:
+        return ("the safetensors format reserves this name (its header's key for the metadata "
+                "map): a tensor of that name makes the file unreadable")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return ("the name has no UTF-8 encoding (a lone surrogate, or bytes that are not "
+                "UTF-8), which the safetensors header needs")
+    return None
+
+
 def safetensors_layout(tensors, metadata=None):
     """The header bytes and the data offset of each tensor for a ``.safetensors`` file.
 
     ``tensors`` maps names to ``(shape, dtype)``. Returns ``(header, order, offsets)``:
     ``header`` is everything before the data (length prefix included), ``order`` the names in
     file order and ``offsets[name]`` the byte offset of that tensor in the file.
+
+    Raises ``ValueError`` for a name the format cannot hold (:func:`safetensors_name_problem`)
+    or a header larger than the library reads, ``TypeError`` for a dtype it has no type for.
     """
+    for name in tensors:
+        problem = safetensors_name_problem(name)
+        if problem is not None:
+            raise ValueError(f"tensor {name!r}: {problem}")
     for name, (shape, dtype) in tensors.items():
         if np.dtype(dtype) not in SAFETENSORS_DTYPES:
             raise TypeError(f"dtype {dtype} of tensor {name!r} has no safetensors type")
@@ -136,6 +186,10 @@ def safetensors_layout(tensors, metadata=None):
         begin = end
     text = json.dumps(entries, separators=(",", ":"), ensure_ascii=False).encode()
     text += b" " * (-len(text) % 8)  # as the library pads: the data starts 8-byte aligned
+    if len(text) > SAFETENSORS_MAX_HEADER:
+        raise ValueError(f"the safetensors header would be {len(text):,} bytes, more than the "
+                         f"{SAFETENSORS_MAX_HEADER:,} the safetensors library reads "
+                         f"(names or metadata too long)")
     header = len(text).to_bytes(8, "little") + text
     offsets, at = {}, len(header)
     for name in order:
@@ -160,12 +214,120 @@ def _pwrite_all(fd, data, offset):
         view, offset = view[n:], offset + n
 
 
+# the host field of a partial file's name: bytes outside these are written %XX
+_HOST_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+# .<target>.<host>[_<pid namespace>].<pid>.<random>.fastinit-partial; no field after the target
+# holds a dot, so the greedy target takes every dot of the target's own name
+_PARTIAL_NAME = re.compile(r"\.(?P<target>.*)\.(?P<host>[A-Za-z0-9%-]*)(?:_(?P<ns>[0-9]+))?"
+                           r"\.(?P<pid>[1-9][0-9]*)\.[a-z0-9_]+" + re.escape(TEMP_SUFFIX),
+                           re.DOTALL)
+
+
+def _quote_host(host):
+    """``host`` with every byte outside ``A-Z a-z 0-9 -`` written ``%XX`` (no dot left)."""
+    return "".join(chr(b) if b in _HOST_SAFE else f"%{b:02X}"
+                   for b in host.encode("utf-8", "surrogateescape"))
+
+
+def _pid_namespace():
+    """The inode of this process's pid namespace (Linux), or ``None``."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except (OSError, AttributeError):
+        return None
+
+
+def writer_token():
+    """This process's ``<host>`` field of a partial file's name: its quoted host name, then
+    ``_<inode of its pid namespace>`` where there is one (Linux)."""
+    ns = _pid_namespace()
+    host = _quote_host(socket.gethostname())
+    return host if ns is None else f"{host}_{ns}"
+
+
+def partial_writer(name):
+    """``(host field, pid)`` recorded in a partial file's ``name``, or ``None`` when it records
+    none (a partial of an older fastinit, or not a partial file at all)."""
+    m = _PARTIAL_NAME.fullmatch(name)
+    if m is None:
+        return None
+    host = m["host"] if m["ns"] is None else f"{m['host']}_{m['ns']}"
+    return host, int(m["pid"])
+
+
+def host_of(token):
+    """The host name of a ``<host>`` field (``%XX`` decoded, the pid namespace left out)."""
+    return urllib.parse.unquote(token.rsplit("_", 1)[0] if "_" in token else token,
+                                errors="backslashreplace")
+
+
 def temp_path(target):
     """A fresh temporary file next to ``target`` (same directory, so the final rename is
-    atomic), named ``.<target name>.<random>.fastinit-partial``: recognisable, hidden and
-    never the target's own name. Returns ``(fd, path)``."""
+    atomic), named ``.<target name>.<host>.<pid>.<random>.fastinit-partial``: recognisable,
+    hidden, never the target's own name, and naming its writer (see "Partial files" above).
+    The target name is shortened, if need be, to keep the name within 255 bytes. Returns
+    ``(fd, path)``."""
     head, tail = os.path.split(os.path.abspath(target))
-    return tempfile.mkstemp(prefix=f".{tail}.", suffix=TEMP_SUFFIX, dir=head)
+    middle = f".{writer_token()}.{os.getpid()}."
+    # "." + tail + middle + 8 random characters (mkstemp's) + the suffix
+    room = NAME_MAX - len(os.fsencode(middle)) - 1 - 8 - len(TEMP_SUFFIX)
+    while tail and len(os.fsencode(tail)) > room:
+        tail = tail[:-1]
+    return tempfile.mkstemp(prefix=f".{tail}{middle}", suffix=TEMP_SUFFIX, dir=head)
+
+
+def _pid_alive(pid):
+    """Whether process ``pid`` exists on this host: ``True``, ``False``, or ``None`` when it
+    cannot be told (Windows, where ``os.kill`` would terminate the process)."""
+    if os.name == "nt":
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    except (OSError, OverflowError, ValueError):
+        return None
+    return True
+
+
+def sweep_partials(directory):
+    """Remove the partial files in ``directory`` whose writer is gone (killed, or its machine
+    rebooted); see "Partial files" above for what is never touched.
+
+    Returns ``(removed, unknown)``: ``removed`` lists ``(path, pid, host)`` of each file
+    removed, ``unknown`` the paths of partial files whose name records no writer (an older
+    fastinit's), left in place.
+    """
+    removed, unknown = [], []
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return removed, unknown
+    me = writer_token()
+    for entry in entries:
+        if not (entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX)):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+        except OSError:
+            continue
+        writer = partial_writer(entry.name)
+        if writer is None:
+            unknown.append(entry.path)
+            continue
+        host, pid = writer
+        # another host or pid namespace: its pid means nothing here; a live pid: keep
+        if host != me or _pid_alive(pid) is not False:
+            continue
+        try:
+            os.unlink(entry.path)
+        except OSError:  # gone already (another run swept it), or not ours to remove
+            continue
+        removed.append((entry.path, pid, host_of(host)))
+    return removed, unknown
 
 
 class AtomicFile:

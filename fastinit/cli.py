@@ -279,8 +279,55 @@ def load_spec(path, seed, dtype):
     data = _read_spec(path, where)
     seed = data.get("seed", seed)
     dtype = data.get("dtype", dtype)
+    for name in data["tensors"]:  # before any tensor is checked: a spec writes .safetensors
+        _check_tensor_name(f"{where}: tensor {name!r}", name)
     return [_spec_job(where, name, entry, seed, dtype)
             for name, entry in data["tensors"].items()]
+
+
+def _check_tensor_name(where, name):
+    """A name the safetensors format cannot hold (``__metadata__``, no UTF-8) as a usage
+    error ``where: why``."""
+    problem = _io.safetensors_name_problem(name)
+    if problem is not None:
+        raise UsageError(f"{where}: {problem}")
+
+
+class _JSONObject(dict):
+    """A JSON object that remembers the keys it had more than once (``json`` keeps the last
+    value of a repeated key without a word)."""
+    repeated = ()
+
+
+def _json_object(pairs):
+    obj = _JSONObject()
+    repeated = []
+    for key, value in pairs:
+        if key in obj and key not in repeated:
+            repeated.append(key)
+        obj[key] = value
+    obj.repeated = repeated
+    return obj
+
+
+def _check_repeated_keys(data, where):
+    """A key given twice in a JSON spec, as a usage error naming it (its tensor's name for a
+    tensor defined twice). TOML needs no check: ``tomllib`` refuses a repeated key itself."""
+    def first_repeated(obj):
+        return next(iter(getattr(obj, "repeated", ())), None)
+
+    if not isinstance(data, dict):
+        return
+    if first_repeated(data) is not None:
+        raise UsageError(f"{where}: top-level key {first_repeated(data)!r} is given twice")
+    tensors = data.get("tensors")
+    if first_repeated(tensors) is not None:
+        raise UsageError(f"{where}: tensor {first_repeated(tensors)!r} is defined twice")
+    if isinstance(tensors, dict):
+        for name, entry in tensors.items():
+            if first_repeated(entry) is not None:
+                raise UsageError(f"{where}: tensor {name!r}: key {first_repeated(entry)!r} "
+                                 f"is given twice")
 
 
 def _read_spec(path, where):
@@ -294,13 +341,14 @@ def _read_spec(path, where):
         if path.endswith(".toml"):
             data = _toml().loads(raw.decode())
         elif path.endswith(".json"):
-            data = json.loads(raw)
+            data = json.loads(raw, object_pairs_hook=_json_object)
         else:
             raise UsageError(f"{where}: the name must end in .json or .toml")
     except UsageError:
         raise
     except Exception as e:  # json's and tomllib's own decode errors
         raise UsageError(f"{where}: {' '.join(str(e).split())}") from None
+    _check_repeated_keys(data, where)
     if not isinstance(data, dict) or not isinstance(data.get("tensors"), dict) \
             or not data["tensors"]:
         raise UsageError(f"{where}: needs a non-empty table 'tensors' of name -> "
@@ -407,6 +455,7 @@ def cmd_generate(args, extra):
         return 0
     output, budget = _check_output(args)
     jobs = _generate_jobs(args, extra, output)
+    _sweep_partials(output, args.quiet)
     seconds = _write_output(output, jobs, budget, args)
     if not args.quiet:
         _print_summary(output, jobs, seconds)
@@ -447,7 +496,7 @@ def _generate_jobs(args, extra, output):
         jobs = _spec_jobs(args, extra, output, seed)
         drawn = drawn and any(j.seed == seed and takes(j.init, "seed") for j in jobs)
     else:
-        jobs = [_single_job(args, extra, seed)]
+        jobs = [_single_job(args, extra, seed, output)]
         drawn = drawn and takes(jobs[0].init, "seed")
     if drawn:
         print(f"fastinit generate: seed {seed} (pass --seed {seed} to reproduce)",
@@ -466,8 +515,10 @@ def _spec_jobs(args, extra, output, seed):
     return load_spec(args.spec, seed, args.dtype)
 
 
-def _single_job(args, extra, seed):
+def _single_job(args, extra, seed, output):
     """The one job of ``--init``, ``--shape`` and the ``--PARAM`` options."""
+    if output.endswith(".safetensors"):
+        _check_tensor_name(f"fastinit generate: error: --name {args.name!r}", args.name)
     if not args.init:
         raise UsageError("fastinit generate: error: --init is required (or --spec)")
     if args.shape is None:
@@ -481,17 +532,41 @@ def _single_job(args, extra, seed):
     return Job(args.name, init, parse_shape(args.shape), args.dtype, seed, args.stream, params)
 
 
+def _sweep_partials(output, quiet):
+    """Remove the partial files next to ``output`` that a killed run left (their writer, named
+    in the file name, is gone: see ``fastinit._io``), one line on stderr for each; one line
+    (unless ``quiet``) for the partial files of an older fastinit, which record no writer and
+    are left alone."""
+    def shown(text):  # one line whatever the name holds (a newline is a legal file name)
+        return text if text.isprintable() else repr(text)
+
+    removed, unknown = _io.sweep_partials(os.path.dirname(os.path.abspath(output)))
+    for path, pid, host in removed:
+        print(f"fastinit generate: removed stale partial file {shown(path)} (its writer, pid "
+              f"{pid} on host {shown(host)}, is gone)", file=sys.stderr)
+    if unknown and not quiet:
+        names = ", ".join(shown(os.path.basename(p)) for p in unknown[:3])
+        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        print(f"fastinit generate: note: left {len(unknown)} partial "
+              f"file{'s' * (len(unknown) != 1)} of an older fastinit in "
+              f"{shown(os.path.dirname(unknown[0]))}, whose writer is not recorded: "
+              f"{names}{more} (delete them once no fastinit is writing there)", file=sys.stderr)
+
+
 def _write_output(output, jobs, budget, args):
-    """Write the jobs to ``output`` atomically (a progress bar if asked); the seconds taken."""
+    """Write the jobs to ``output`` atomically (a progress bar if asked); the seconds taken.
+    The header is made before the file is created: a tensor it cannot hold is a usage error
+    that leaves no file."""
+    if output.endswith(".npy"):
+        layout = _npy_layout(jobs)
+    else:
+        layout = _safetensors_layout(jobs)
     total = sum(j.nbytes for j in jobs)
     bar = _progress_bar(total, args.progress, os.path.basename(output))
     t0 = time.perf_counter()
     try:
         with _io.AtomicFile(output, overwrite=args.force) as f:
-            if output.endswith(".npy"):
-                _write_npy(f.fd, jobs, budget, bar)
-            else:
-                _write_safetensors(f.fd, jobs, budget, bar)
+            _write_tensors(f.fd, jobs, layout, budget, bar)
             f.commit()
     finally:
         if bar is not None:
@@ -510,30 +585,40 @@ def _print_summary(output, jobs, seconds):
           file=sys.stderr)
 
 
-def _write_npy(fd, jobs, budget, bar):
-    """The one job as a .npy file: NumPy's header, then the tensor tile by tile."""
+def _npy_layout(jobs):
+    """``(header, order, offsets)`` of the one job as a .npy file: NumPy's header, then the
+    tensor."""
     if len(jobs) != 1:
         raise UsageError("fastinit generate: error: .npy holds one tensor")
     job = jobs[0]
     header = _io.npy_header(job.shape, job.dtype)
-    _io._pwrite_all(fd, header, 0)
-    _io.stream_tensor(fd, len(header), job.shape, job.dtype, job.fill, budget,
-                      bar.update if bar else None)
-    job.release()
+    return header, [job.name], {job.name: len(header)}
 
 
-def _write_safetensors(fd, jobs, budget, bar):
-    """The jobs as a .safetensors file: the header with the recipes as metadata, then each
-    tensor tile by tile in the header's order."""
+def _safetensors_layout(jobs):
+    """``(header, order, offsets)`` of the jobs as a .safetensors file: the header with the
+    recipes as metadata, then each tensor in the header's order."""
     import fastinit
     names = [j.name for j in jobs]
-    if len(set(names)) != len(names):
-        raise UsageError("fastinit generate: error: tensor names must be unique")
+    for name in names:
+        _check_tensor_name(f"fastinit generate: error: tensor {name!r}", name)
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise UsageError(f"fastinit generate: error: tensor {name!r} is defined twice")
+        seen.add(name)
     metadata = {"format": "pt", "fastinit": json.dumps(
         {"version": fastinit.__version__, "tensors": {j.name: j.recipe() for j in jobs}},
         separators=(",", ":"))}
-    header, order, offsets = _io.safetensors_layout(
-        {j.name: (j.shape, j.dtype) for j in jobs}, metadata)
+    try:
+        return _io.safetensors_layout({j.name: (j.shape, j.dtype) for j in jobs}, metadata)
+    except ValueError as e:
+        raise UsageError(f"fastinit generate: error: {e}") from None
+
+
+def _write_tensors(fd, jobs, layout, budget, bar):
+    """The header, then each tensor tile by tile at its offset."""
+    header, order, offsets = layout
     _io._pwrite_all(fd, header, 0)
     by_name = {j.name: j for j in jobs}
     for name in order:

@@ -1,8 +1,10 @@
 """The ``fastinit`` command end to end, in subprocesses: every initializer through ``generate``
 equals the library's result in ``.npy`` and ``.safetensors`` (read back by NumPy, by the
 safetensors library and by torch), memory stays bounded by the tile budget, a killed run leaves
-no file under the target name and an existing file intact, bad arguments give one line and exit
-code 2; ``bench`` and ``info`` run. The tile and header helpers are tested in process.
+no file under the target name and an existing file intact and its partial file is removed by
+the next run (never a live writer's), bad arguments (a tensor name safetensors cannot hold, a
+tensor defined twice included) give one line and exit code 2; ``bench`` and ``info`` run. The
+tile and header helpers are tested in process.
 """
 import inspect
 import io
@@ -12,6 +14,7 @@ import os
 import pathlib
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -347,6 +350,130 @@ def test_failed_write_removes_partial(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+# --- stale partial files ------------------------------------------------------------------
+
+def _gone_pid():
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _fake_partial(directory, host, pid, target="w.npy", random="abcd_123"):
+    path = directory / f".{target}.{host}.{pid}.{random}{_io.TEMP_SUFFIX}"
+    path.write_bytes(b"half a tensor")
+    return path
+
+
+def test_partial_name_records_host_and_pid(tmp_path, monkeypatch):
+    # a host name with dots (and characters that are not in host names) is quoted: no dot is
+    # left after the target name's own, so the name reads unambiguously from the right
+    monkeypatch.setattr(_io.socket, "gethostname", lambda: "node-7.cluster_a.local")
+    fd, path = _io.temp_path(tmp_path / "model.v2.safetensors")
+    os.close(fd)
+    name = os.path.basename(path)
+    assert name.startswith(".model.v2.safetensors.node-7%2Ecluster%5Fa%2Elocal")
+    assert name.endswith(_io.TEMP_SUFFIX)
+    host, pid = _io.partial_writer(name)
+    assert host == _io.writer_token() and pid == os.getpid()
+    assert _io.host_of(host) == "node-7.cluster_a.local"
+    # an older fastinit's name records no writer
+    assert _io.partial_writer(f".w.npy.abcd_123{_io.TEMP_SUFFIX}") is None
+    assert _io.partial_writer(f".model.v2.safetensors.x1_y2z3a{_io.TEMP_SUFFIX}") is None
+
+
+def test_partial_name_of_a_long_target_fits_a_file_name(tmp_path):
+    # the target's name is shortened in the partial's name, never the fields after it
+    target = tmp_path / ("é" * 120 + ".npy")  # 244 bytes: a legal name
+    with _io.AtomicFile(target) as f:
+        name = os.path.basename(f.path)
+        assert len(os.fsencode(name)) <= 255
+        assert _io.partial_writer(name) == (_io.writer_token(), os.getpid())
+        os.write(f.fd, b"x")
+        f.commit()
+    assert target.read_bytes() == b"x"
+
+
+def test_sweep_removes_only_partials_whose_writer_is_gone(tmp_path):
+    me, gone = _io.writer_token(), _gone_pid()
+    live = _fake_partial(tmp_path, me, os.getpid())             # this very process: alive
+    dead = _fake_partial(tmp_path, me, gone, target="m.safetensors")
+    elsewhere = _fake_partial(tmp_path, "other-host%2Eexample", gone)  # a shared file system
+    old = tmp_path / f".w.npy.k3j9_x2a{_io.TEMP_SUFFIX}"          # an older fastinit's name
+    old.write_bytes(b"?")
+    other = [elsewhere, old, tmp_path / "w.npy", tmp_path / f"visible.{gone}{_io.TEMP_SUFFIX}"]
+    other[2].write_bytes(b"not a partial")
+    other[3].write_bytes(b"not hidden: not ours")
+    if "_" in me:  # Linux: the same host name in another pid namespace (another container)
+        other.append(_fake_partial(tmp_path, me.rsplit("_", 1)[0] + "_1", gone))
+    (tmp_path / f".d.npy.{me}.{gone}.abcd_123{_io.TEMP_SUFFIX}").mkdir()  # not a file
+    removed, unknown = _io.sweep_partials(tmp_path)
+    assert removed == [(str(dead), gone, socket.gethostname())]
+    assert unknown == [str(old)]
+    assert not dead.exists()
+    assert live.exists() and all(p.exists() for p in other)
+    assert _io.sweep_partials(tmp_path) == ([], [str(old)])  # nothing left to remove
+
+
+def test_generate_reports_swept_partials(tmp_path, capsys):
+    gone = _gone_pid()
+    dead = _fake_partial(tmp_path, _io.writer_token(), gone)
+    old = tmp_path / f".w.npy.k3j9_x2a{_io.TEMP_SUFFIX}"
+    old.write_bytes(b"?")
+    out = tmp_path / "z.npy"
+    assert cli.main(["generate", "--init", "zeros", "--shape", "4", "-o", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (f"fastinit generate: removed stale partial file {dead} (its writer, pid "
+                      f"{gone} on host {socket.gethostname()}, is gone)")
+    assert err[1].startswith("fastinit generate: note: left 1 partial file of an older "
+                             "fastinit") and old.name in err[1]
+    assert err[2].startswith("wrote ") and len(err) == 3
+    assert not dead.exists() and old.exists() and out.exists()
+    # --quiet: the note about the older file goes too, a removal is always said
+    dead = _fake_partial(tmp_path, _io.writer_token(), gone)
+    out.unlink()
+    assert cli.main(["generate", "--init", "zeros", "--shape", "4", "-o", str(out), "-q"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("fastinit generate: removed stale partial file")
+
+
+def test_swept_partial_with_a_newline_in_its_name_is_one_line(tmp_path, capsys):
+    dead = _fake_partial(tmp_path, _io.writer_token(), _gone_pid(), target="a\nb.npy")
+    out = tmp_path / "z.npy"
+    assert cli.main(["generate", "--init", "zeros", "--shape", "4", "-o", str(out), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and repr(str(dead)) in err, err
+    assert not dead.exists()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="POSIX signals")
+def test_next_generate_removes_a_sigkilled_writers_partial(tmp_path, capsys):
+    # a real writer: its partial is kept while it lives (stopped here, so that it neither
+    # finishes nor fills the disk meanwhile), and removed by the next run once SIGKILLed
+    out = tmp_path / "big.npy"
+    proc = _start_big_write(out)
+    try:
+        partial = _wait_for_partial(proc, tmp_path, nbytes=1)
+        proc.send_signal(signal.SIGSTOP)
+        assert _io.partial_writer(partial.name) == (_io.writer_token(), proc.pid)
+        code = cli.main(["generate", "--init", "zeros", "--shape", "4", "-q",
+                         "-o", str(tmp_path / "a.npy")])
+        err = capsys.readouterr().err
+        assert code == 0 and err == "", err
+        assert partial.exists()  # a live writer's file is never touched
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    assert partial.exists() and not out.exists()  # SIGKILL: nothing could clean up
+    r = ok("generate", "--init", "zeros", "--shape", "4", "-o", tmp_path / "b.npy")
+    lines = [line for line in r.stderr.splitlines() if "partial" in line]
+    assert lines == [f"fastinit generate: removed stale partial file {partial} (its writer, "
+                     f"pid {proc.pid} on host {socket.gethostname()}, is gone)"], r.stderr
+    assert not partial.exists() and _partials(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npy", "b.npy"]
+
+
 # --- bad arguments ------------------------------------------------------------------------
 
 BAD = {
@@ -388,6 +515,96 @@ def test_bad_spec_one_line_exit_2(tmp_path):
     r = run("generate", "--spec", spec, "-o", tmp_path / "m.safetensors")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "'sd'" in r.stderr and "Traceback" not in r.stderr
+
+
+# a spec or --name that the safetensors format cannot hold, or a tensor defined twice:
+# one line naming the tensor, exit code 2, no output and no partial file
+BAD_NAMES = {
+    "reserved name in a spec": (
+        "s.json", '{"tensors": {"__metadata__": {"init": "zeros", "shape": [2]}}}',
+        [], "'__metadata__'"),
+    "reserved --name": (None, None, ["--init", "zeros", "--shape", "2", "--name",
+                                     "__metadata__"], "'__metadata__'"),
+    "tensor twice in a JSON spec": (
+        "s.json", '{"seed": 1, "tensors": {"w": {"init": "zeros", "shape": [2]}, '
+                  '"v": {"init": "ones", "shape": [2]}, "w": {"init": "ones", "shape": [3]}}}',
+        [], "tensor 'w' is defined twice"),
+    "key twice in a JSON tensor": (
+        "s.json", '{"tensors": {"w": {"init": "normal", "std": 1, "shape": [2], "std": 2}}}',
+        [], "tensor 'w': key 'std' is given twice"),
+    "top-level key twice in a JSON spec": (
+        "s.json", '{"seed": 1, "tensors": {"w": {"init": "zeros", "shape": [2]}}, "seed": 2}',
+        [], "key 'seed' is given twice"),
+    # tomllib refuses a repeated table or key itself; its message names the tensor
+    "tensor twice in a TOML spec": (
+        "s.toml", '[tensors.w]\ninit = "zeros"\nshape = [2]\n'
+                  '[tensors."w"]\ninit = "ones"\nshape = [3]\n', [], "'w'"),
+    "tensor twice in a TOML spec, dotted": (
+        "s.toml", 'tensors.w.init = "zeros"\ntensors.w.shape = [2]\n'
+                  '[tensors.w]\ninit = "ones"\n', [], "'w'"),
+    # no UTF-8: with an explicit stream the name's stream is not computed, the header is
+    "lone surrogate in a spec": (
+        "s.json", '{"tensors": {"a\\ud800": {"init": "zeros", "shape": [2], "stream": 1}}}',
+        [], "UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_NAMES))
+def test_bad_tensor_name_one_line_exit_2_no_file(tmp_path, case):
+    spec_name, text, args, needle = BAD_NAMES[case]
+    if spec_name is not None:
+        (tmp_path / spec_name).write_text(text)
+        args = ["--spec", spec_name]
+    r = run("generate", *args, "-o", "m.safetensors", cwd=tmp_path)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "error" in lines[0] and "Traceback" not in r.stderr, r.stderr
+    assert needle in lines[0], lines[0]
+    assert [p.name for p in tmp_path.iterdir()] == ([spec_name] if spec_name else [])
+
+
+def test_name_without_utf8_one_line_exit_2_no_file(tmp_path):
+    # argv bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape)
+    r = subprocess.run([*map(os.fsencode, FASTINIT), b"generate", b"--init", b"zeros",
+                        b"--shape", b"2", b"--name", b"w\xff", b"-o", b"m.safetensors"],
+                       capture_output=True, cwd=tmp_path, timeout=300)
+    err = r.stderr.decode("utf-8", "replace")
+    assert r.returncode == 2 and len(err.strip().splitlines()) == 1, err
+    assert "--name 'w\\udcff'" in err and "UTF-8" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unusual_names_safetensors_holds(tmp_path, capsys):
+    # the empty name, NUL, quotes, backslashes and spaces are held and read back
+    from safetensors.numpy import load_file
+    spec = tmp_path / "s.json"
+    names = ["", "a\x00b", 'q"\\ \n', "__metadata", "é"]
+    spec.write_text(json.dumps({"seed": 3, "tensors": {
+        n: {"init": "normal", "shape": [2, 3]} for n in names}}))
+    out = tmp_path / "m.safetensors"
+    assert cli.main(["generate", "--spec", str(spec), "-o", str(out), "-q"]) == 0, \
+        capsys.readouterr().err
+    loaded = load_file(out)
+    assert sorted(loaded) == sorted(names)
+    for n in names:
+        assert np.array_equal(loaded[n], fi.normal((2, 3), seed=3, stream=fi.stream_of(n)))
+
+
+def test_safetensors_layout_refuses_what_the_format_cannot_hold(monkeypatch, tmp_path, capsys):
+    for metadata in (None, {"format": "pt"}):
+        with pytest.raises(ValueError, match="__metadata__"):
+            _io.safetensors_layout({"__metadata__": ((2,), np.float32)}, metadata)
+    with pytest.raises(ValueError, match="UTF-8"):
+        _io.safetensors_layout({"a\ud800": ((2,), np.float32)})
+    # a header longer than the library reads (100 MB; here lowered) is refused before writing
+    monkeypatch.setattr(_io, "SAFETENSORS_MAX_HEADER", 64)
+    with pytest.raises(ValueError, match="header would be"):
+        _io.safetensors_layout({"w": ((2,), np.float32)}, {"format": "pt"})
+    out = tmp_path / "m.safetensors"
+    assert cli.main(["generate", "--init", "zeros", "--shape", "2", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "header would be" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- bench and info -----------------------------------------------------------------------
