@@ -10,6 +10,7 @@ import platform
 import sys
 
 import fastinit as fi
+from fastinit._backend import cpu_threads
 
 CORE = ("numpy", "numba", "llvmlite", "ml_dtypes")
 OPTIONAL = ("scipy", "torch", "jax", "dask", "safetensors", "tqdm", "asv", "cupy-cuda12x",
@@ -71,6 +72,10 @@ def report(file=None):
         out(f"  {dist:<14} {_version(dist) or '-'}")
     layer, threads, max_threads = threading()
     out(f"numba threading layer: {layer}; threads: {threads} (NUMBA_NUM_THREADS {max_threads})")
+    out(f"  safe for Python threads: {'yes' if layer in cpu_threads.THREAD_SAFE else 'serialized'}"
+        f"; safe in forked children: {'yes' if cpu_threads.fork_safe(layer) else 'no'}"
+        + ("" if cpu_threads.fork_safe(layer) else
+           " (start workers with 'spawn' or 'forkserver', or pip install tbb)"))
     from .kernels import cache
     out(f"compiled kernels cached in: {', '.join(cache.locations()) or 'nowhere (not writable)'}"
         f" (delete it to clear the cache)")
