@@ -3,6 +3,7 @@
 Every check raises before anything is written, with a message that names the parameter and
 the value it got.
 """
+import functools
 import math
 import numbers
 import operator
@@ -15,10 +16,14 @@ FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16)
 _DTYPE_NAMES = {"float64": FLOAT_DTYPES[0], "float32": FLOAT_DTYPES[1],
                 "float16": FLOAT_DTYPES[2], "bfloat16": BFLOAT16}
 MAX_U64 = 2**64
+_FAST_DIM = 2**15  # up to 4 dimensions below this: the product is below 2**63 as well
 
 
 def check_shape(shape, name="shape"):
     """A tuple of non-negative Python ints from an int or a sequence of ints."""
+    if type(shape) is tuple and all(type(d) is int and 0 <= d < _FAST_DIM for d in shape) \
+            and len(shape) <= 4:  # the common case, decided without ABC checks
+        return shape
     if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, bool):
         shape = (shape,)
     try:
@@ -43,6 +48,8 @@ def check_shape(shape, name="shape"):
 
 def check_dtype(dtype, dtypes=FLOAT_DTYPES):
     """One of ``dtypes`` (default: float64, float32, float16, bfloat16) as a NumPy dtype."""
+    if dtypes is FLOAT_DTYPES and type(dtype) is str and dtype in _DTYPE_NAMES:
+        return _DTYPE_NAMES[dtype]
     if isinstance(dtype, str) and dtype in _DTYPE_NAMES:
         dt = _DTYPE_NAMES[dtype]
     else:
@@ -59,7 +66,9 @@ def check_dtype(dtype, dtypes=FLOAT_DTYPES):
 def check_number(value, name, *, finite=True, allow_nan=False, minimum=None):
     """A Python float from a real number: finite unless told otherwise, never NaN unless
     ``allow_nan``."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+    t = type(value)
+    if t is not float and t is not int and (  # the common types first: ABC checks are slow
+            t is bool or not isinstance(value, (numbers.Real, np.floating, np.integer))):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     v = float(value)
     if math.isnan(v) and allow_nan:
@@ -110,8 +119,17 @@ def check_region(region, shape):
     return tuple(bounds)
 
 
+@functools.lru_cache(maxsize=4096)
+def _words(value):
+    """``(value mod 2**32, value >> 32)`` as the uint32 array the kernels take, one per value
+    (the kernels only read it)."""
+    return np.array([value & 0xFFFFFFFF, value >> 32], np.uint32)
+
+
 def check_seed(seed):
     """The Philox key ``(k0, k1)`` for ``seed``: an int in [0, 2**64), a SeedSequence or None."""
+    if type(seed) is int and 0 <= seed < MAX_U64:
+        return _words(seed)
     if seed is None:
         seed = np.random.SeedSequence()
     if isinstance(seed, np.random.SeedSequence):
@@ -123,17 +141,19 @@ def check_seed(seed):
     s = operator.index(seed)
     if not 0 <= s < MAX_U64:
         raise ValueError(f"seed must be in [0, 2**64), got {seed!r}")
-    return np.array([s & 0xFFFFFFFF, s >> 32], np.uint32)
+    return _words(s)
 
 
 def check_stream(stream):
     """Counter words 2-3 ``(s0, s1)`` for ``stream``: an int in [0, 2**64)."""
+    if type(stream) is int and 0 <= stream < MAX_U64:
+        return _words(stream)
     if isinstance(stream, bool) or not isinstance(stream, (numbers.Integral, np.integer)):
         raise TypeError(f"stream must be an int in [0, 2**64), got {stream!r}")
     s = operator.index(stream)
     if not 0 <= s < MAX_U64:
         raise ValueError(f"stream must be in [0, 2**64), got {stream!r}")
-    return np.array([s & 0xFFFFFFFF, s >> 32], np.uint32)
+    return _words(s)
 
 
 def check_device(device):

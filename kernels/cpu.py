@@ -435,6 +435,42 @@ def fill_bits(out, base, ostride, rshape, rstart, gstride, key, stream):
         _item(_blocks_bits, 4, 0, params, out, o, step, g, n, k0, k1, s0, s1)
 
 
+# --- one work item, without a parallel region --------------------------------------------
+# A whole contiguous target of at most CHUNK elements is the parallel drivers' single work
+# item (g = 0, o = 0, step = 1): the same units fill it, so the bits are the same, without the
+# cost of waking the thread team.
+
+
+@units
+def fill_f32_item(out, n, key, stream, kind, params):
+    """``fill_f32`` of a whole contiguous target of ``n <= CHUNK`` elements, serially."""
+    k0, k1, s0, s1 = u32(key[0]), u32(key[1]), u32(stream[0]), u32(stream[1])
+    _span(_blocks_f32, 4, kind, params, out, 0, 0, n, k0, k1, s0, s1)
+
+
+@units
+def fill_f64_item(out, n, key, stream, kind, params):
+    """``fill_f64`` of a whole contiguous target of ``n <= CHUNK`` elements, serially."""
+    k0, k1, s0, s1 = u32(key[0]), u32(key[1]), u32(stream[0]), u32(stream[1])
+    _span(_blocks_f64, 2, kind, params, out, 0, 0, n, k0, k1, s0, s1)
+
+
+@units
+def fill_half_item(out, n, key, stream, kind, params, outcode):
+    """``fill_half`` of a whole contiguous target of ``n <= CHUNK`` elements, serially."""
+    k0, k1, s0, s1 = u32(key[0]), u32(key[1]), u32(stream[0]), u32(stream[1])
+    tile = np.empty(n, np.float32)
+    _span(_blocks_f32, 4, kind, params, tile, 0, 0, n, k0, k1, s0, s1)
+    _round_half(out, 0, tile, n, outcode)
+
+
+@units
+def fill_bits_item(out, n, key, stream):
+    """``fill_bits`` of a whole contiguous target of ``n <= CHUNK`` elements, serially."""
+    k0, k1, s0, s1 = u32(key[0]), u32(key[1]), u32(stream[0]), u32(stream[1])
+    _span(_blocks_bits, 4, 0, np.empty(0, np.float64), out, 0, 0, n, k0, k1, s0, s1)
+
+
 SPARSE_GROUP = 64  # columns per work item of zero_sparse: a row's words come as whole blocks
 
 

@@ -5,6 +5,8 @@
 call picks one once, from ``device=`` or from its target, and every step of it goes there.
 The CUDA backend is imported only when a GPU call arrives.
 """
+import numpy as np
+
 from . import cpu
 from .foreign import is_device_array
 
@@ -22,6 +24,8 @@ def for_device(device):
 
 def for_target(out):
     """The backend whose memory ``out`` lives in."""
+    if type(out) is np.ndarray:
+        return cpu
     if is_device_array(out):
         from . import cuda
         return cuda

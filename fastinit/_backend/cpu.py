@@ -40,9 +40,11 @@ def as_target(out, dtypes):
     if arr.dtype not in dtypes:
         names = ", ".join(str(d) for d in dtypes)
         raise TypeError(f"out must have dtype {names}, got {arr.dtype}")
-    if not arr.flags.writeable:
+    flags = arr.flags
+    if not flags.writeable:
         raise ValueError("out is read-only")
-    element_strides(arr.shape, arr.strides, arr.itemsize)
+    if not (flags.c_contiguous or flags.f_contiguous):  # contiguous: distinct elements
+        element_strides(arr.shape, arr.strides, arr.itemsize)
     return arr
 
 
@@ -61,8 +63,14 @@ def empty(shape, dtype):
     return arr, arr
 
 
+_ONE = np.ones(1, np.int64)   # the geometry of a whole C-contiguous target (never written)
+_ZERO = np.zeros(1, np.int64)
+
+
 def _geometry(arr, gshape, bounds):
     """Flat view, base offset and the collapsed (ostride, rshape, rstart, gstride) arrays."""
+    if arr.flags.c_contiguous and arr.shape == gshape:  # the whole tensor, in order
+        return arr.reshape(-1), 0, _ONE, np.full(1, arr.size, np.int64), _ZERO, _ONE
     item = arr.itemsize
     low, span, base, ostride, rshape, rstart, gstride = layout(
         arr.shape, [s // item for s in arr.strides], gshape, bounds)
@@ -79,13 +87,21 @@ def fill(arr, gshape, bounds, plan, key, stream):
         return
     kind, params = plan
     params = np.asarray(params, np.float64)
+    if kind == codes.CONSTANT:  # the value is exact in every dtype (the plan rounded it)
+        uint = _UINT[arr.itemsize]
+        value = np.array(params[0]).astype(arr.dtype).view(uint)[()]
+        if arr.size <= cpu.CHUNK:
+            arr.view(uint)[...] = value
+        else:
+            flat, *geo = _geometry(arr, gshape, bounds)
+            launch(cpu.fill_value, flat.view(uint), *geo, value)
+        return
+    if arr.size <= cpu.CHUNK and arr.flags.c_contiguous and arr.shape == gshape:
+        _fill_item(arr.reshape(-1), kind, params, key, stream)
+        return
     flat, *geo = _geometry(arr, gshape, bounds)  # geo: base, ostride, rshape, rstart, gstride
     if kind == codes.BITS:
         launch(cpu.fill_bits, flat, *geo, key, stream)
-    elif kind == codes.CONSTANT:  # the value is exact in every dtype (the plan rounded it)
-        uint = _UINT[arr.itemsize]
-        value = np.array(params[0]).astype(arr.dtype).view(uint)[()]
-        launch(cpu.fill_value, flat.view(uint), *geo, value)
     elif arr.dtype == np.float64:
         launch(cpu.fill_f64, flat, *geo, key, stream, kind, params)
     elif arr.dtype == np.float32:
@@ -93,6 +109,21 @@ def fill(arr, gshape, bounds, plan, key, stream):
     else:
         launch(cpu.fill_half, flat.view(np.uint16), *geo, key, stream, kind, params,
                _OUTCODE[arr.dtype])
+
+
+def _fill_item(flat, kind, params, key, stream):
+    """A whole contiguous target of at most ``CHUNK`` elements: the parallel drivers' one work
+    item, filled by the same units without waking the thread team (same bits)."""
+    n = flat.size
+    if kind == codes.BITS:
+        cpu.fill_bits_item(flat, n, key, stream)
+    elif flat.dtype == np.float64:
+        cpu.fill_f64_item(flat, n, key, stream, kind, params)
+    elif flat.dtype == np.float32:
+        cpu.fill_f32_item(flat, n, key, stream, kind, params)
+    else:
+        cpu.fill_half_item(flat.view(np.uint16), n, key, stream, kind, params,
+                           _OUTCODE[flat.dtype])
 
 
 def zero_sparse(arr, gshape, bounds, key, stream, num_zeros):
