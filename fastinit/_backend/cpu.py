@@ -5,6 +5,8 @@ It has the functions of ``fastinit._backend.cuda``, with the same signatures: ``
 ``empty``, ``fill``, ``zero_sparse``, ``set_ones``, ``fill_orthogonal`` and ``fill_delta``.
 A *target* here is a writable NumPy view of the caller's memory (zero copy).
 """
+import sys
+
 import numpy as np
 
 from .. import _haar, _plans, linalg
@@ -49,12 +51,20 @@ def as_target(out, dtypes):
 
 
 def _from_dlpack(obj):
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(obj, torch.Tensor):
+        if not obj.is_cpu:
+            raise TypeError(f"out lives on a device that is not the CPU ({obj.device}); "
+                            "GPU targets need the CUDA backend")
+        bits = torch_bits(obj)
+        # the same memory, quicker than DLPack's round trip (which has no complex either)
+        arr = bits.numpy() if not bits.is_complex() else np.from_dlpack(bits)
+        return arr.view(BFLOAT16) if is_torch_bfloat16(obj) else arr
     device = obj.__dlpack_device__() if hasattr(obj, "__dlpack_device__") else (1, 0)
     if device[0] != 1:  # kDLCPU
         raise TypeError(f"out lives on a device that is not the CPU ({device}); "
                         "GPU targets need the CUDA backend")
-    arr = np.from_dlpack(torch_bits(obj))
-    return arr.view(BFLOAT16) if is_torch_bfloat16(obj) else arr
+    return np.from_dlpack(obj)
 
 
 def empty(shape, dtype):

@@ -11,8 +11,11 @@ Importing this subpackage imports torch; ``import fastinit`` alone never does.
 """
 from .init import *  # noqa: F401,F403  (torch.nn.init's names)
 from .init import __all__ as _init_all
-from .init import InitValueError, draw_seed
+from .init import (InitAttributeError, InitNotImplementedError, InitOverflowError,
+                   InitValueError, InitZeroDivisionError, draw_seed)
 from ..streams import stream_of
 from .materialize import MaterializeReport, materialize
 
-__all__ = list(_init_all) + ["InitValueError", "MaterializeReport", "materialize", "stream_of"]
+__all__ = list(_init_all) + [
+    "InitAttributeError", "InitNotImplementedError", "InitOverflowError", "InitValueError",
+    "InitZeroDivisionError", "MaterializeReport", "materialize", "stream_of"]

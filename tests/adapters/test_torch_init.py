@@ -233,8 +233,9 @@ def test_non_float_dtypes():
     t = torch.empty(3, 4, dtype=torch.int64)
     assert torch.equal(ft.constant_(t, 5), torch.full((3, 4), 5))
     assert torch.equal(ft.eye_(torch.empty(3, 3, dtype=torch.int32)), torch.eye(3).int())
-    with pytest.raises(TypeError, match="int64"):
+    with pytest.raises(NotImplementedError, match="Long") as err:  # torch's error
         ft.normal_(t, seed=0)
+    assert isinstance(err.value, TypeError)
 
 
 # --- warnings and errors: torch's own, compared on the same input ---------------------------
@@ -307,7 +308,7 @@ def test_same_names_as_torch():
 def test_bad_input_leaves_tensor_untouched():
     t = torch.full((6, 4), 7.25)
     for call in (lambda: ft.uniform_(t, 0.0, float("inf"), seed=0),
-                 lambda: ft.sparse_(t, 1.5, seed=0),
+                 lambda: ft.sparse_(t, float("nan"), seed=0),  # torch: sparsity >= 1 is fine
                  lambda: ft.normal_(t, seed=-1)):
         with pytest.raises((ValueError, TypeError)):
             call()

@@ -46,11 +46,11 @@ def _kernels_dir():
 def test_drivers_are_cached_on_disk():
     # run every driver once in a fresh process; numba writes its index files in the stamp
     # directory of fastinit.kernels.cache, inside kernels/__pycache__
-    _run("import numpy as np, fastinit as fi\n"
-         "fi.normal((1000,), seed=0)\n"
-         "fi.normal((1000,), dtype='bfloat16', seed=0)\n"
-         "fi.normal((1000,), dtype='float64', seed=0)\n"
-         "fi.random_bits((1000,), seed=0)\n"
+    _run("import numpy as np, fastinit as fi\n"  # sizes beyond one work item (CHUNK)
+         "fi.normal((10000,), seed=0)\n"
+         "fi.normal((10000,), dtype='bfloat16', seed=0)\n"
+         "fi.normal((10000,), dtype='float64', seed=0)\n"
+         "fi.random_bits((10000,), seed=0)\n"
          "fi.sparse((10, 10), 0.5, seed=0)\n")
     from fastinit.kernels.cache import PREFIX, STAMP
     cache = _kernels_dir() / "__pycache__" / (PREFIX + STAMP)
@@ -67,9 +67,11 @@ def test_second_process_loads_from_cache():
     # dispatcher reports cache hits and no new compilation
     code = ("import fastinit as fi\n"
             "from fastinit.kernels import cpu\n"
-            "fi.normal((1000,), seed=0)\n"
-            "d = cpu.fill_f32\n"
-            "print(sum(d.stats.cache_hits.values()), sum(d.stats.cache_misses.values()))\n")
+            "fi.normal((1000,), seed=0)\n"  # one work item: the serial unit
+            "fi.normal((100000,), seed=0)\n"  # many: the parallel driver
+            "ds = (cpu.fill_f32_item, cpu.fill_f32)\n"
+            "print(min(sum(d.stats.cache_hits.values()) for d in ds),\n"
+            "      sum(sum(d.stats.cache_misses.values()) for d in ds))\n")
     _run(code)  # warm
     hits, misses = map(int, _run(code).split()[-2:])
     assert hits >= 1 and misses == 0, (hits, misses)
