@@ -29,6 +29,8 @@ References
 J. K. Salmon, M. A. Moraes, R. O. Dror and D. E. Shaw, "Parallel random numbers: as easy as
 1, 2, 3", SC'11.
 """
+# first: an unsupported Numba is refused here, before any kernel is imported
+from . import _requirements  # noqa: F401
 from ._version import __version__
 from .distributions import (
     normal, normal_, random_bits, trunc_normal, trunc_normal_, truncated_normal,

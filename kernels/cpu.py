@@ -9,7 +9,7 @@ whatever the cut). Work items, not threads, are the unit, so thread count and sc
 change a bit.
 """
 import numpy as np
-from llvmlite import ir
+from llvmlite import binding as llvm, ir
 from numba import njit, prange, types
 from numba.core import cgutils
 from numba.core.extending import intrinsic
@@ -46,6 +46,12 @@ def _wide_vectors(typingctx):
     return types.none(), codegen
 
 
+# LLVM 17 removed typed pointers: from Numba 0.62 (llvmlite 0.45, LLVM 20) a pointer is `ptr`
+# and the intrinsic is llvm.prefetch.p0; Numba 0.59-0.61 (LLVM 14-15) run LLVM with typed
+# pointers, which reads no `ptr`: there the operand is an i8* and the name llvm.prefetch.p0i8
+_OPAQUE_POINTERS = llvm.llvm_version_info[0] >= 17
+
+
 @intrinsic
 def _prefetch_l2(typingctx, arr, i):
     """Bring the cache line of ``arr[i]`` into L2 (LLVM's ``llvm.prefetch``: ``prefetcht1``).
@@ -53,15 +59,20 @@ def _prefetch_l2(typingctx, arr, i):
     A line read ahead of its stores comes in exclusive, and the stores then own it without a
     read for ownership on the spot. The normal's stores come in a burst after the Philox pass
     of its item, and a core alone writes at about half the machine's bandwidth: lines read
-    into L2 ahead make the burst a run of L2 hits.
+    into L2 ahead make the burst a run of L2 hits. A hint only: no value depends on it.
     """
     def codegen(context, builder, signature, args):
         array = context.make_array(signature.args[0])(context, builder, args[0])
-        fnty = ir.FunctionType(ir.VoidType(), [ir.PointerType()] + [ir.IntType(32)] * 3)
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        ptr = builder.gep(array.data, [args[1]])
+        if _OPAQUE_POINTERS:
+            pty, name = ir.PointerType(), "llvm.prefetch.p0"
+        else:
+            pty, name = ir.IntType(8).as_pointer(), "llvm.prefetch.p0i8"
+            ptr = builder.bitcast(ptr, pty)
+        fnty = ir.FunctionType(ir.VoidType(), [pty] + [ir.IntType(32)] * 3)
+        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
         # read, locality 2 (L2), data cache
-        builder.call(fn, [builder.gep(array.data, [args[1]])]
-                     + [ir.IntType(32)(v) for v in (0, 2, 1)])
+        builder.call(fn, [ptr] + [ir.IntType(32)(v) for v in (0, 2, 1)])
         return context.get_dummy_value()
     return types.none(arr, i), codegen
 

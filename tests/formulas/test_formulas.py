@@ -134,7 +134,7 @@ GAIN_CASES = [
 
 @pytest.mark.parametrize("nonlinearity,param", GAIN_CASES)
 def test_calculate_gain_table(nonlinearity, param):
-    import torch
+    torch = pytest.importorskip("torch")
 
     got = fi.calculate_gain(nonlinearity, param)
     assert got == torch_gain(nonlinearity, param)
@@ -151,7 +151,7 @@ def test_calculate_gain_known_values():
 
 
 def test_calculate_gain_bad_input():
-    import torch
+    torch = pytest.importorskip("torch")
 
     with pytest.raises(ValueError, match="nonlinearity"):
         fi.calculate_gain("swish")
@@ -166,7 +166,7 @@ def test_calculate_gain_bad_input():
 
 @pytest.mark.parametrize("shape", TORCH_SHAPES)
 def test_torch_fans(shape):
-    import torch
+    torch = pytest.importorskip("torch")
 
     got = fi.compute_fans(shape)
     assert got == torch_fans(shape)
@@ -419,7 +419,7 @@ def _check_jax_truncated_sample(x, variance):
 
 
 def test_torch_convention_samples_match_torch():
-    import torch
+    torch = pytest.importorskip("torch")
 
     shape = BIG_TORCH
     t = torch.empty(shape)
