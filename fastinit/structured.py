@@ -128,8 +128,8 @@ def dirac_(out, groups=1, *, shape=None, region=None):
 def _sparse(req, sparsity, std):
     if len(req.shape) != 2:
         raise ValueError(f"sparse needs a shape with 2 dimensions, got {req.shape}")
-    if 2 * math.prod(req.shape) >= 2**63:  # the mask words sit past the tensor's own
-        raise ValueError(f"sparse supports fewer than 2**62 elements, got shape {req.shape}")
+    if math.prod(req.shape) >= 2**61:  # the mask words sit past the values' (float64: 2 each)
+        raise ValueError(f"sparse supports fewer than 2**61 elements, got shape {req.shape}")
     sparsity = check_number(sparsity, "sparsity")
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
@@ -146,9 +146,9 @@ def sparse(shape, sparsity, std=0.01, *, dtype="float32", seed=None, stream=0, r
     """Sparse normal matrix (Martens 2010, as torch's ``sparse_``): ``N(0, std)`` with
     ``ceil(sparsity * rows)`` zeros in every column.
 
-    Which rows are zero in a column is drawn from the counter stream too (the raw words of the
-    flat indices just past the tensor's own), so the result is a pure function of seed and
-    stream and ``region=`` works like everywhere else.
+    Which rows are zero in a column is drawn from the counter stream too (raw words past those
+    the values use), so the result is a pure function of seed and stream and ``region=`` works
+    like everywhere else.
 
     Parameters
     ----------

@@ -33,8 +33,9 @@ order or a thread count never changes a value.
   (float64: ``((x >> 11) + 1/2) 2**-53``); the quantile is computed in float64 for every
   output dtype, rounded to float32 for float32, float16 and bfloat16 outputs, then into the
   output dtype.
-- sparse: the zeros of column ``c`` are the rows with the smallest words at the global flat
-  indices ``rows * cols + r * cols + c``.
+- sparse: the zeros of column ``c`` are the rows with the smallest raw words ``F + r * cols +
+  c`` of the stream (ties: the smaller row), ``F`` the first word past those the values use:
+  ``rows * cols`` for 32-bit draws, ``2 * rows * cols`` for float64 output (since 0.4.0).
 
 A change of any output bit is a breaking change: it needs a version bump and a changelog line.
 

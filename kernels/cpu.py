@@ -486,26 +486,26 @@ SPARSE_GROUP = 64  # columns per work item of zero_sparse: a row's words come as
 
 
 @driver
-def zero_sparse(out, base, ostride, rbounds, rows, cols, key, stream, num_zeros):
+def zero_sparse(out, base, ostride, rbounds, rows, cols, key, stream, num_zeros, first):
     """Zero ``num_zeros`` rows per column of a ``(rows, cols)`` tensor (region ``rbounds``).
 
     Column ``c`` zeroes the rows with the smallest mask keys, the key of ``(r, c)`` being the
-    raw word of global flat index ``rows * cols + r * cols + c`` (the indices just past the
-    tensor's own, so values and mask never share a word); ties go to the smaller row. A work
+    raw word ``first + r * cols + c`` of the stream (``first``: the first word past those the
+    values use, ``rows * cols`` for 32-bit draws, ``2 * rows * cols`` for float64's 64-bit
+    ones, so values and mask never share a word); ties go to the smaller row. A work
     item takes ``SPARSE_GROUP`` neighbouring columns, so each row contributes a contiguous run
     of words (whole Philox blocks, each computed once) instead of one block per key.
     """
     k0, k1 = u32(key[0]), u32(key[1])
     s0, s1 = u32(stream[0]), u32(stream[1])
     r0, r1, c0, c1 = rbounds[0], rbounds[1], rbounds[2], rbounds[3]
-    numel = rows * cols
     ngroups = (c1 - c0 + SPARSE_GROUP - 1) // SPARSE_GROUP
     for grp in prange(ngroups):
         g0 = c0 + grp * SPARSE_GROUP
         width = min(SPARSE_GROUP, c1 - g0)
         keys = np.empty((width, rows), np.uint64)
         for r in range(rows):
-            i0 = numel + r * cols + g0  # global index of (r, g0)
+            i0 = first + r * cols + g0  # global word index of (r, g0)
             for b in range(i0 // 4, (i0 + width - 1) // 4 + 1):
                 x = philox_block(u64(b), s0, s1, k0, k1)
                 for w in range(4):

@@ -388,17 +388,17 @@ KERNELS_F64 = (fill_constant_f64, fill_uniform_f64, fill_normal_f64, fill_trunc_
 # --- sparse: the zeros of each column ------------------------------------------------------------
 
 @_device
-def _mask_word(r, c, rows, cols, k0, k1, s0, s1):
-    """The mask word of ``(r, c)``: the raw word of global flat index ``rows*cols + r*cols + c``
-    (as ``cpu.zero_sparse``)."""
-    i = rows * cols + r * cols + c
+def _mask_word(r, c, first, cols, k0, k1, s0, s1):
+    """The mask word of ``(r, c)``: the raw word ``first + r*cols + c`` of the stream (as
+    ``cpu.zero_sparse``)."""
+    i = first + r * cols + c
     x0, x1, x2, x3 = philox_block(u64(i // 4), s0, s1, k0, k1)
     k = i % 4
     return x0 if k == 0 else (x1 if k == 1 else (x2 if k == 2 else x3))
 
 
 @cuda.jit
-def zero_sparse(out, base, ostride, rbounds, rows, cols, k0, k1, s0, s1, num_zeros):
+def zero_sparse(out, base, ostride, rbounds, rows, cols, k0, k1, s0, s1, num_zeros, first):
     """Zero ``num_zeros`` rows per column of a ``(rows, cols)`` tensor (region ``rbounds``).
 
     The same rows as ``cpu.zero_sparse``, which sorts the keys ``word << 32 | row``: here one
@@ -414,7 +414,7 @@ def zero_sparse(out, base, ostride, rbounds, rows, cols, k0, k1, s0, s1, num_zer
             mid = (lo + hi) // u64(2)
             count = 0
             for r in range(rows):
-                if u64(_mask_word(r, c, rows, cols, k0, k1, s0, s1)) <= mid:
+                if u64(_mask_word(r, c, first, cols, k0, k1, s0, s1)) <= mid:
                     count += 1
             if count >= num_zeros:
                 hi = mid
@@ -422,11 +422,11 @@ def zero_sparse(out, base, ostride, rbounds, rows, cols, k0, k1, s0, s1, num_zer
                 lo = mid + u64(1)
         less = 0
         for r in range(rows):
-            if u64(_mask_word(r, c, rows, cols, k0, k1, s0, s1)) < lo:
+            if u64(_mask_word(r, c, first, cols, k0, k1, s0, s1)) < lo:
                 less += 1
         ties = num_zeros - less  # rows with word == lo that are zeroed, in row order
         for r in range(rows):
-            w = u64(_mask_word(r, c, rows, cols, k0, k1, s0, s1))
+            w = u64(_mask_word(r, c, first, cols, k0, k1, s0, s1))
             zero = w < lo
             if w == lo:
                 zero = ties > 0

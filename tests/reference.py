@@ -100,6 +100,23 @@ def words32(idx, seed, stream):
     return np.take_along_axis(w, (idx % np.uint64(4)).astype(np.intp)[None], 0)[0]
 
 
+def sparse_zeros_ref(shape, sparsity, dtype, seed, stream=0):
+    """The zero pattern of ``sparse``: in column ``c``, the ``ceil(sparsity * rows)`` rows with
+    the smallest ``(word, row)``, the word of ``(r, c)`` being the raw 32-bit word
+    ``F + r * cols + c``, ``F`` past the words the values use (``rows * cols``; float64 values
+    take two words each: ``2 * rows * cols``)."""
+    rows, cols = shape
+    first = rows * cols * (2 if np.dtype(dtype) == np.float64 else 1)
+    idx = (np.uint64(first) + np.arange(rows * cols, dtype=np.uint64)).reshape(rows, cols)
+    words = words32(idx, seed, stream)
+    zeros = np.zeros(shape, bool)
+    k = math.ceil(sparsity * rows)
+    for c in range(cols):
+        order = sorted(range(rows), key=lambda r: (int(words[r, c]), r))
+        zeros[order[:k], c] = True
+    return zeros
+
+
 def pair32(idx, seed, stream):
     """For Box-Muller (float32): the two words (w0, w1) or (w2, w3) of element ``i``'s pair."""
     w = np.stack(blocks(idx // np.uint64(4), seed, stream))

@@ -144,7 +144,8 @@ def zero_sparse(arr, gshape, bounds, key, stream, num_zeros):
         flat = flat.view(np.uint16)
     ostride = np.array([s // arr.itemsize for s in arr.strides], np.int64)
     rb = np.array([b for pair in bounds for b in pair], np.int64)
-    launch(cpu.zero_sparse, flat, base, ostride, rb, rows, cols, key, stream, num_zeros)
+    first = rows * cols * (2 if arr.dtype == np.float64 else 1)  # past the values' words
+    launch(cpu.zero_sparse, flat, base, ostride, rb, rows, cols, key, stream, num_zeros, first)
 
 
 def set_ones(arr, local):

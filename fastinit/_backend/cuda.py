@@ -165,7 +165,8 @@ def zero_sparse(dev, gshape, bounds, key, stream, num_zeros):
     blocks, threads = _launch_shape(bounds[1][1] - bounds[1][0])
     kernels.zero_sparse[blocks, threads, _launch_stream(dev)](
         flat, int(base), (int(dev.strides[0]), int(dev.strides[1])), rbounds, int(rows),
-        int(cols), *_key_words(key, stream), int(num_zeros))
+        int(cols), *_key_words(key, stream), int(num_zeros),
+        int(rows * cols * (2 if dev.dtype == np.float64 else 1)))
 
 
 _ONE = {np.dtype(np.float64): np.float64(1.0), np.dtype(np.float32): np.float32(1.0),

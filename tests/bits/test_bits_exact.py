@@ -511,3 +511,16 @@ def test_units_compile_for_512_bit_vectors():
         assert '"prefer-vector-width"="512"' in llvm, unit
         if avx512:
             assert "%zmm" in fresh.inspect_asm(sig), unit
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("shape,sparsity", [((40, 9), 0.5), ((7, 130), 0.9), ((33, 3), 0.1)])
+def test_sparse_zero_pattern_and_values(shape, sparsity, dtype):
+    """The zeros are the reference's rows (mask words past the values' words: float64 values
+    take two words each), every other element is the normal value of its index."""
+    got = fi.sparse(shape, sparsity, 0.1, dtype=dtype, seed=21, stream=4)
+    zeros = R.sparse_zeros_ref(shape, sparsity, dtype, 21, 4)
+    values = fi.normal(shape, 0.0, 0.1, dtype=dtype, seed=21, stream=4)
+    np.testing.assert_array_equal(got == 0, zeros | (values == 0))
+    expect = np.where(zeros, np.zeros((), got.dtype), values)
+    np.testing.assert_array_equal(R.bits(got), R.bits(expect))
