@@ -103,7 +103,8 @@ def _signatures():
     out.append(("fill_bits", K.fill_bits, sig(flat[np.uint32], *geo, *words), False))
     for target in (np.float32, np.uint16, np.float64):
         out.append((f"zero_sparse[{np.dtype(target).name}]", K.zero_sparse,
-                    sig(flat[target], 0, (38, 1), (0, 18, 0, 38), 18, 38, *words, 5), True))
+                    sig(flat[target], 0, (38, 1), (0, 18, 0, 38), 18, 38, *words, 5, 684),
+                    True))
     for target in (np.float32, np.uint16, np.float64):
         out.append((f"put_value[{np.dtype(target).name}]", K.put_value,
                     sig(flat[target], np.zeros(3, np.int64), target(1)), False))
