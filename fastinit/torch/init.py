@@ -177,7 +177,13 @@ _INFERENCE = ("Inplace update to inference tensor outside InferenceMode is not a
               "https://github.com/pytorch/rfcs/pull/17 for more details.")
 
 
+# tensors that are never a DTensor (nor another subclass): no lookup needed
+_PLAIN_TYPES = (torch.Tensor, torch.nn.Parameter)
+
+
 def _local(tensor):
+    if type(tensor) in _PLAIN_TYPES:
+        return tensor
     return _dtensor_shard(tensor, None, None)[0]
 
 
@@ -192,12 +198,13 @@ def _check_inplace(tensor):
         raise RuntimeError(_INFERENCE)
 
 
-def _check_written(tensor):
+def _check_written(tensor, numel):
     """What torch's random ops refuse about the written-to tensor: also overlapping
-    elements (``expand``), which the deterministic fills accept."""
+    elements (``expand``), which the deterministic fills accept. (A contiguous tensor with
+    elements has no dimension of size > 1 and stride 0.)"""
     local = _local(tensor)
     _check_inplace(local)
-    if _overlaps(local):
+    if not (numel and local.is_contiguous()) and _overlaps(local):
         raise RuntimeError(_OVERLAP)
 
 
@@ -210,9 +217,12 @@ def _twin(dtype, numel=0):
 _ACCEPTED = {}
 
 
+_PLAIN_NUMBERS = (int, float)
+
+
 def _accepted_before(op, dtype, x, y, generator):
     """Whether ``op`` with these plain-number arguments passed torch's checks before."""
-    return (generator is None and type(x) in (int, float) and type(y) in (int, float)
+    return (generator is None and type(x) in _PLAIN_NUMBERS and type(y) in _PLAIN_NUMBERS
             and (op, dtype, type(x), x, type(y), y) in _ACCEPTED)
 
 
@@ -229,12 +239,13 @@ def _uniform_op(tensor, a, b, generator):
     its emptiness test, so an empty tensor of the same dtype runs them all, drawing nothing
     (a complex tensor is checked as its real view, when it is not empty)."""
     dtype = tensor.dtype
-    if dtype in _REAL_OF and tensor.numel():
+    numel = tensor.numel()
+    if numel and dtype in _REAL_OF:
         dtype = _REAL_OF[dtype]
     if not _accepted_before("uniform_", dtype, a, b, generator):
         _twin(dtype).uniform_(a, b, generator=generator)
         _accept("uniform_", dtype, a, b, generator)
-    _check_written(tensor)
+    _check_written(tensor, numel)
     return float(a), float(b)
 
 
@@ -242,12 +253,14 @@ def _normal_op(tensor, mean, std, generator):
     """``tensor.normal_(mean, std, generator=generator)``'s checks and arguments as floats.
     torch tests emptiness before its dtype dispatch: a dtype without a normal kernel is
     refused (before any draw) by a one-element twin, and only for a non-empty tensor."""
-    numel = 1 if tensor.numel() and tensor.dtype not in _RANDOM_DTYPES else 0
-    if numel or not _accepted_before("normal_", tensor.dtype, mean, std, generator):
-        _twin(tensor.dtype, numel).normal_(mean, std, generator=generator)
+    dtype = tensor.dtype
+    size = tensor.numel()
+    numel = 1 if size and dtype not in _RANDOM_DTYPES else 0
+    if numel or not _accepted_before("normal_", dtype, mean, std, generator):
+        _twin(dtype, numel).normal_(mean, std, generator=generator)
         if not numel:
-            _accept("normal_", tensor.dtype, mean, std, generator)
-    _check_written(tensor)
+            _accept("normal_", dtype, mean, std, generator)
+    _check_written(tensor, size)
     return float(mean), float(std)
 
 
@@ -297,11 +310,71 @@ def _dtensor_shard(tensor, shape, region):
     return tensor._local_tensor, gshape, region
 
 
+_INCREMENT_VERSION = getattr(torch.autograd.graph, "increment_version", None)
+
+
+def _c_increment_version():
+    """What ``increment_version(tensor)`` calls, ``torch._C._increment_version((tensor,))``,
+    without its isinstance test: None where this torch's takes no tuple (tried once)."""
+    bump = getattr(torch._C, "_increment_version", None)
+    if _INCREMENT_VERSION is None or bump is None:
+        return None
+    probe = torch.empty(0)
+    try:
+        bump((probe,))
+    except Exception:  # noqa: BLE001 - an older signature: use increment_version
+        return None
+    return bump if probe._version == 1 else None
+
+
+_C_INCREMENT_VERSION = _c_increment_version()
+
+
 def _bump_version(tensor):
     """Tell autograd the tensor changed in place (writing through its memory does not)."""
-    bump = getattr(torch.autograd.graph, "increment_version", None)
-    if bump is not None:
-        bump(tensor)  # records nothing in the graph: no need for no_grad
+    if _C_INCREMENT_VERSION is not None:
+        _C_INCREMENT_VERSION((tensor,))  # records nothing in the graph: no need for no_grad
+    elif _INCREMENT_VERSION is not None:
+        _INCREMENT_VERSION(tensor)
+
+
+_BFLOAT16_NP = _fi._checks.BFLOAT16
+
+
+def _array_view(tensor):
+    """A NumPy view (zero copy) of a plain CPU real float tensor, which fastinit's core fills
+    by its ndarray fast path; None for any other tensor (a DTensor or another subclass,
+    meta, sparse, neg or conj bit, inference, complex, ...), which goes by :func:`_write`."""
+    if (type(tensor) not in _PLAIN_TYPES or not tensor.is_cpu
+            or tensor.layout is not torch.strided):
+        return None
+    dtype = tensor.dtype
+    if dtype not in _FAST_DTYPES or tensor.is_neg() or tensor.is_conj() or tensor.is_inference():
+        return None
+    if tensor.requires_grad:
+        tensor = tensor.detach()
+    if dtype is torch.bfloat16:
+        return tensor.view(torch.int16).numpy().view(_BFLOAT16_NP)
+    return tensor.numpy()
+
+
+def _random_core(tensor, generator, seed, stream, shape, region, core, x, y):
+    """:func:`_random` for a plain tensor whose fill is ``core(target, x, y, ...)`` (a
+    fastinit in-place function, or ``constant_`` of ``x`` where ``y`` is None): the tensor's
+    NumPy view goes to the core. The same draw, the same values, the same errors."""
+    if not tensor.numel():  # nothing to write (torch skips some checks there too)
+        return tensor
+    arr = _array_view(tensor)
+    if arr is None:
+        return None
+    if seed is None:
+        seed = draw_seed(generator)
+    if y is None:
+        core(arr, x, shape=shape, region=region)
+    else:
+        core(arr, x, y, seed=seed, stream=stream, shape=shape, region=region)
+    _bump_version(tensor)
+    return tensor
 
 
 def _write(tensor, shape, region, fill):
@@ -356,6 +429,29 @@ def _uniform_fill(a, b):
         else:
             _fi.uniform_(t, a, b, seed=seed, stream=stream, shape=shape, region=region)
     return fill
+
+
+def _uniform_random(tensor, generator, seed, stream, shape, region, a, b):
+    """:func:`_random` with :func:`_uniform_fill`'s law (checked floats ``a``, ``b``)."""
+    if a == b:
+        out = _random_core(tensor, generator, seed, stream, shape, region, _fi.constant_, a,
+                           None)
+    else:
+        out = _random_core(tensor, generator, seed, stream, shape, region, _fi.uniform_, a, b)
+    if out is None:
+        out = _random(tensor, generator, seed, stream, shape, region, _uniform_fill(a, b))
+    return out
+
+
+def _normal_random(tensor, generator, seed, stream, shape, region, mean, std):
+    """:func:`_random` with :func:`_normal_fill`'s law (checked floats ``mean``, ``std``)."""
+    out = None
+    if math.isfinite(mean) and math.isfinite(std):
+        out = _random_core(tensor, generator, seed, stream, shape, region, _fi.normal_, mean,
+                           std)
+    if out is None:
+        out = _random(tensor, generator, seed, stream, shape, region, _normal_fill(mean, std))
+    return out
 
 
 def _normal_fill(mean, std):
@@ -413,7 +509,7 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None, *, seed=None, stream=0, shape
     >>> fastinit.torch.uniform_(w, -0.1, 0.1, seed=0)
     """
     a, b = _uniform_op(tensor, a, b, generator)
-    return _random(tensor, generator, seed, stream, shape, region, _uniform_fill(a, b))
+    return _uniform_random(tensor, generator, seed, stream, shape, region, a, b)
 
 
 @_like_torch
@@ -432,7 +528,7 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None, *, seed=None, stream=0, s
     >>> fastinit.torch.normal_(w, std=0.02, seed=0)
     """
     mean, std = _normal_op(tensor, mean, std, generator)
-    return _random(tensor, generator, seed, stream, shape, region, _normal_fill(mean, std))
+    return _normal_random(tensor, generator, seed, stream, shape, region, mean, std)
 
 
 def _norm_cdf(x):
@@ -647,7 +743,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None, *, seed=None, stream=0, sh
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std
     low, high = _uniform_op(tensor, -a, a, generator)
-    return _random(tensor, generator, seed, stream, shape, region, _uniform_fill(low, high))
+    return _uniform_random(tensor, generator, seed, stream, shape, region, low, high)
 
 
 @_like_torch
@@ -666,18 +762,37 @@ def xavier_normal_(tensor, gain=1.0, generator=None, *, seed=None, stream=0, sha
     fan_in, fan_out = _fans(_shape_of(tensor, shape))
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     mean, std = _normal_op(tensor, 0.0, std, generator)
-    return _random(tensor, generator, seed, stream, shape, region, _normal_fill(mean, std))
+    return _normal_random(tensor, generator, seed, stream, shape, region, mean, std)
+
+
+# kaiming stds computed before, by (shape, mode, nonlinearity, type(a), a) for str mode and
+# nonlinearity and an int or float a: a pure function of those (no warning on that path)
+_KAIMING_STD = {}
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity, shape):
     """torch's kaiming std, or None for a zero-element tensor (torch warns, does nothing)."""
     gshape = _shape_of(tensor, shape)
+    key = None
+    if type(mode) is str and type(nonlinearity) is str and type(a) in _PLAIN_NUMBERS:
+        key = (gshape, mode, nonlinearity, type(a), a)
+        try:
+            std = _KAIMING_STD.get(key)
+        except TypeError:  # an unhashable entry in shape=: no cache
+            key = std = None
+        if std is not None:
+            return std
     if 0 in gshape:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=4)
         return None
     fan = _fan(gshape, mode)
     gain = calculate_gain(nonlinearity, a)
-    return gain / math.sqrt(fan)
+    std = gain / math.sqrt(fan)
+    if key is not None:
+        if len(_KAIMING_STD) > 4096:
+            _KAIMING_STD.clear()
+        _KAIMING_STD[key] = std
+    return std
 
 
 @_like_torch
@@ -700,7 +815,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
         return tensor
     bound = math.sqrt(3.0) * std
     low, high = _uniform_op(tensor, -bound, bound, generator)
-    return _random(tensor, generator, seed, stream, shape, region, _uniform_fill(low, high))
+    return _uniform_random(tensor, generator, seed, stream, shape, region, low, high)
 
 
 @_like_torch
@@ -720,7 +835,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     if std is None:
         return tensor
     mean, std = _normal_op(tensor, 0, std, generator)
-    return _random(tensor, generator, seed, stream, shape, region, _normal_fill(mean, std))
+    return _normal_random(tensor, generator, seed, stream, shape, region, mean, std)
 
 
 def _plain_gain(gain):
