@@ -117,15 +117,69 @@ class ResNet50Reinit:
         return _median_ns(self.fn, 1, budget=2.0) / 1e6
 
 
+def svg_chart(sizes, series, title):
+    """A log-log line chart (ns per element against elements) as an SVG document: one line
+    per entry of ``series`` (name -> values), no plotting library needed."""
+    import math
+    w, h, left, right, top, bottom = 720, 440, 70, 170, 40, 50
+    xs = [math.log10(n) for n in sizes]
+    ys = [math.log10(v) for vals in series.values() for v in vals if v > 0]
+    x0, x1 = min(xs), max(xs)
+    y0, y1 = math.floor(min(ys)), math.ceil(max(ys))
+
+    def px(x):
+        return left + (x - x0) / (x1 - x0) * (w - left - right)
+
+    def py(y):
+        return top + (y1 - y) / (y1 - y0) * (h - top - bottom)
+
+    colors = ["#1f77b4", "#ff7f0e", "#d62728", "#2ca02c", "#7f7f7f", "#9467bd"]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+           f'font-family="sans-serif" font-size="12">',
+           f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="{left}" y="22" font-size="14">{title}</text>']
+    for e in range(y0, y1 + 1):
+        y = py(e)
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{w - right}" y2="{y:.1f}" '
+                   f'stroke="#ddd"/><text x="{left - 8}" y="{y + 4:.1f}" '
+                   f'text-anchor="end">1e{e}</text>')
+    for n, x in zip(sizes, xs):
+        out.append(f'<text x="{px(x):.1f}" y="{h - bottom + 18}" text-anchor="middle">'
+                   f'{n if n < 1024 else "2^%d" % round(math.log2(n))}</text>')
+    out.append(f'<text x="{(left + w - right) / 2:.0f}" y="{h - 12}" text-anchor="middle">'
+               f'elements</text>')
+    out.append(f'<text x="16" y="{(top + h - bottom) / 2:.0f}" text-anchor="middle" '
+               f'transform="rotate(-90 16 {(top + h - bottom) / 2:.0f})">ns per element</text>')
+    for k, (name, vals) in enumerate(series.items()):
+        pts = " ".join(f"{px(x):.1f},{py(math.log10(v)):.1f}" for x, v in zip(xs, vals))
+        c = colors[k % len(colors)]
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{c}" stroke-width="2"/>')
+        ly = top + 16 * k + 10
+        out.append(f'<line x1="{w - right + 12}" y1="{ly}" x2="{w - right + 32}" y2="{ly}" '
+                   f'stroke="{c}" stroke-width="2"/><text x="{w - right + 38}" '
+                   f'y="{ly + 4}">{name}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
 if __name__ == "__main__":
+    import argparse
+    parser = argparse.ArgumentParser(description="the size sweep and ResNet-50 re-init")
+    parser.add_argument("--svg", help="also write the sweep as a log-log chart to this file")
+    args = parser.parse_args()
     print("size".rjust(10), *(i.rjust(15) for i in IMPLS))
+    table = {impl: [] for impl in IMPLS}
     for size in SIZES:
         row = []
         for impl in IMPLS:
             b = SizeSweep()
             b.setup(size, impl)
             row.append(b.track_normal_(size, impl))
+            table[impl].append(row[-1])
         print(str(size).rjust(10), *(f"{v:15.3f}" for v in row))
+    if args.svg:
+        with open(args.svg, "w") as f:
+            f.write(svg_chart(SIZES, table, "float32 normal_ in place: ns per element"))
     r = {}
     for impl in ResNet50Reinit.params:
         b = ResNet50Reinit()
