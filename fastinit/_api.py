@@ -68,7 +68,7 @@ def allocating(shape, dtype, seed, stream, region, device, dtypes=FLOAT_DTYPES):
     backend = _backend.for_device(check_device(device))
     key, words = check_seed(seed), check_stream(stream)
     bounds = check_region(region, shape)
-    out, target = backend.empty(region_shape(bounds), dtype)
+    out, target = backend.empty(shape if region is None else region_shape(bounds), dtype)
     return Request(backend, target, out, shape, bounds, key, words)
 
 
@@ -79,7 +79,7 @@ def in_place(out, seed, stream, shape, region, dtypes=FLOAT_DTYPES):
     target = backend.as_target(out, dtypes)
     gshape = target.shape if shape is None else check_shape(shape)
     bounds = check_region(region, gshape)
-    if region_shape(bounds) != target.shape:
+    if (region is not None or shape is not None) and region_shape(bounds) != target.shape:
         raise ValueError(f"out has shape {target.shape} but region {region!r} of shape {gshape} "
                          f"has shape {region_shape(bounds)}")
     key, words = check_seed(seed), check_stream(stream)

@@ -16,14 +16,22 @@ FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16)
 _DTYPE_NAMES = {"float64": FLOAT_DTYPES[0], "float32": FLOAT_DTYPES[1],
                 "float16": FLOAT_DTYPES[2], "bfloat16": BFLOAT16}
 MAX_U64 = 2**64
-_FAST_DIM = 2**15  # up to 4 dimensions below this: the product is below 2**63 as well
+_MAX_ELEMENTS = 2**63  # flat indices the kernels address
 
 
 def check_shape(shape, name="shape"):
     """A tuple of non-negative Python ints from an int or a sequence of ints."""
-    if type(shape) is tuple and all(type(d) is int and 0 <= d < _FAST_DIM for d in shape) \
-            and len(shape) <= 4:  # the common case, decided without ABC checks
-        return shape
+    if type(shape) is int and 0 <= shape < _MAX_ELEMENTS:  # the common cases, decided
+        return (shape,)                                       # without ABC checks
+    if type(shape) is tuple:
+        size = 1
+        for d in shape:
+            if type(d) is not int or d < 0:
+                break
+            size *= d
+        else:  # (with a zero dimension, the others may still be out of range)
+            if size < _MAX_ELEMENTS and (size or max(shape, default=0) < _MAX_ELEMENTS):
+                return shape
     if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, bool):
         shape = (shape,)
     try:
