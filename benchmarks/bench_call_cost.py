@@ -11,7 +11,6 @@ ResNet-50 layer shapes, written out here: torchvision is not a dependency).
 
 Run by hand for a table: ``python -m benchmarks.bench_call_cost`` (from the repository root).
 """
-import statistics
 import time
 
 import numpy as np
@@ -19,25 +18,19 @@ import numpy as np
 import fastinit as fi
 from fastinit import _peers
 
-from .bench_elementwise import touched, write_floor
+from .bench_elementwise import ns_per_element, touched, write_floor
 
 SIZES = [1, 16, 256, 4096, 65536, 2**20, 2**24, 2**26]
 IMPLS = ["fastinit", "fastinit.torch", "torch", "numpy", "write floor"]
 
 
 def _median_ns(fn, n, budget=0.2, least=5):
-    """Median time of ``fn()`` over repeats filling about ``budget`` seconds, ns per element."""
+    """``ns_per_element`` over as many repeats as fill about ``budget`` seconds."""
     fn()
     t0 = time.perf_counter()
     fn()
     once = max(time.perf_counter() - t0, 1e-7)
-    reps = max(least, min(20000, int(budget / once)))
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e9 / n
+    return ns_per_element(fn, n, max(least, min(20000, int(budget / once))))
 
 
 class SizeSweep:
