@@ -5,9 +5,12 @@ methods are the backend's steps on the checked target.
 """
 import warnings
 
+import numpy as np
+
 from . import _backend
 from ._backend.geometry import region_shape
-from ._checks import (FLOAT_DTYPES, check_device, check_dtype, check_region, check_seed,
+from .kernels import codes
+from ._checks import (FLOAT_DTYPES, REAL_OF, check_device, check_dtype, check_region, check_seed,
                       check_shape, check_stream)
 
 
@@ -34,20 +37,55 @@ class Request:
     def empty(self):
         return self.target.size == 0
 
+    @property
+    def is_complex(self):
+        return self.target.dtype in REAL_OF
+
     def fill(self, plan):
-        """Fill the target by ``plan`` (after every check has passed); return ``out``."""
+        """Fill the target by ``plan`` (after every check has passed); return ``out``.
+
+        A complex target is filled through its real view ``(*shape, 2)`` (see
+        ``fastinit.kernels``); a constant's two parts each through its own view.
+        """
+        if self.is_complex:
+            self._fill_complex(plan)
+            return self.out
         self.backend.fill(self.target, self.shape, self.bounds, plan, self.key, self.stream)
         return self.out
 
+    def _fill_complex(self, plan):
+        kind, params = plan
+        view = self.backend.real_view
+        if kind == codes.CONSTANT:
+            for part, value in enumerate(params):
+                self.backend.fill(view(self.target, part), self.shape, self.bounds,
+                                  (kind, [value]), self.key, self.stream)
+            return
+        self.backend.fill(view(self.target), self.shape + (2,), self.bounds + ((0, 2),), plan,
+                          self.key, self.stream)
+
     def zero_sparse(self, num_zeros):
-        """Zero ``num_zeros`` rows per column (of the 2-D global shape) in the target."""
-        self.backend.zero_sparse(self.target, self.shape, self.bounds, self.key, self.stream,
-                                 num_zeros)
+        """Zero ``num_zeros`` rows per column (of the 2-D global shape) in the target.
+
+        The mask words are those of the stream past the values' words (``first``): one per
+        value for float32 and the 16-bit formats, two for float64, twice that for complex.
+        """
+        dtype = REAL_OF.get(self.dtype, self.dtype)
+        first = self.shape[0] * self.shape[1] * (2 if dtype == np.float64 else 1)
+        parts = (self.target,)
+        if self.is_complex:  # both parts of a zeroed element, by the same mask
+            first *= 2
+            parts = (self.backend.real_view(self.target, 0),
+                     self.backend.real_view(self.target, 1))
+        for part in parts:
+            self.backend.zero_sparse(part, self.shape, self.bounds, self.key, self.stream,
+                                     num_zeros, first)
         return self.out
 
     def set_ones(self, local):
         """Write 1 at the local indices ``local`` (rows of indices) of the target."""
-        self.backend.set_ones(self.target, local)
+        target = self.backend.real_view(self.target, 0) if self.is_complex else self.target
+        self.backend.set_ones(target, local)
         return self.out
 
     def orthogonal(self, gain, method, col, nb=None):

@@ -15,6 +15,10 @@ BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16), BFLOAT16)
 _DTYPE_NAMES = {"float64": FLOAT_DTYPES[0], "float32": FLOAT_DTYPES[1],
                 "float16": FLOAT_DTYPES[2], "bfloat16": BFLOAT16}
+COMPLEX_DTYPES = (np.dtype(np.complex128), np.dtype(np.complex64))
+# the dtypes of the initializers that take complex targets: float ones and complex ones
+INEXACT_DTYPES = FLOAT_DTYPES + COMPLEX_DTYPES
+REAL_OF = {COMPLEX_DTYPES[0]: FLOAT_DTYPES[0], COMPLEX_DTYPES[1]: FLOAT_DTYPES[1]}
 MAX_U64 = 2**64
 _MAX_ELEMENTS = 2**63  # flat indices the kernels address
 
@@ -86,6 +90,15 @@ def check_number(value, name, *, finite=True, allow_nan=False, minimum=None):
     if minimum is not None and v < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return v
+
+
+def check_value(value, name, dtype):
+    """A constant for a ``dtype`` target: a Python complex for a complex dtype (any real or
+    complex number), else a float as :func:`check_number` (``nan`` and ``inf`` allowed)."""
+    if dtype in REAL_OF and not isinstance(value, bool) and isinstance(
+            value, (numbers.Complex, np.complexfloating)):
+        return complex(value)
+    return check_number(value, name, finite=False, allow_nan=True)
 
 
 def check_choice(value, name, choices):

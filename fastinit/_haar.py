@@ -20,8 +20,24 @@ def matrix_shape(shape, col):
 
 
 def compute_dtype(dtype):
-    """The precision the matrix is computed in: float64 for float64 output, else float32."""
-    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+    """The precision the matrix is computed in: float64 for float64 output, the complex dtype
+    itself for complex output, else float32."""
+    if dtype == np.float64 or dtype.kind == "c":
+        return np.dtype(dtype)
+    return np.dtype(np.float32)
+
+
+def unitary(a, gain, xp):
+    """Fill the tall ``m x n`` complex matrix ``a`` with ``gain`` times a Haar semi-unitary
+    matrix from the complex Gaussian ``a`` holds: Q of its QR factorization (``xp.linalg.qr``:
+    LAPACK, or cuSOLVER through CuPy) times the phases of ``diag(R)`` (Mezzadri 2007), which
+    makes the law exactly Haar."""
+    q, r = xp.linalg.qr(a)
+    d = xp.diagonal(r)
+    size = xp.abs(d)
+    phase = xp.where(size == 0, 1, d / xp.where(size == 0, 1, size))
+    a[...] = q * (phase * gain).astype(a.dtype)
+    return a
 
 
 def _signs_times_gain(xp, beta, gain):

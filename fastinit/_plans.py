@@ -10,7 +10,7 @@ import math
 import ml_dtypes
 import numpy as np
 
-from ._checks import FLOAT_DTYPES
+from ._checks import FLOAT_DTYPES, REAL_OF
 from .kernels import codes
 
 _TOP = {dt: float(ml_dtypes.finfo(dt).max) for dt in FLOAT_DTYPES}  # the largest finite value
@@ -19,7 +19,12 @@ BITS = (codes.BITS, ())  # the raw words of random_bits
 
 
 def constant(value, dtype):
-    """The value rounded once into ``dtype`` (exact in the float32/float64 tile)."""
+    """The value rounded once into ``dtype`` (exact in the float32/float64 tile); for a
+    complex ``dtype``, its real and imaginary parts, each rounded into the parts' dtype."""
+    if dtype in REAL_OF:
+        value = complex(value)
+        return codes.CONSTANT, [constant(value.real, REAL_OF[dtype])[1][0],
+                                constant(value.imag, REAL_OF[dtype])[1][0]]
     with np.errstate(over="ignore"):  # beyond the dtype's range is inf, as in torch
         v = np.array(value, np.float64).astype(dtype)
     return codes.CONSTANT, [float(v)]
@@ -27,12 +32,14 @@ def constant(value, dtype):
 
 def uniform(low, high, dtype):
     """``u * (high - low) + low`` in the generation precision; a value whose rounding into
-    ``dtype`` reaches ``high`` becomes ``low`` (torch's rule).
+    ``dtype`` reaches ``high`` becomes ``low`` (torch's rule). A complex ``dtype``: the real and
+    imaginary parts each so, independently (torch's ``uniform_`` on complex tensors).
 
     The bounds must lie within the range of ``dtype`` and their span within that of the
     generation precision (float64 for float64 output, else float32), so that no value is
     infinite or NaN (as ``torch.Tensor.uniform_`` requires).
     """
+    dtype = REAL_OF.get(dtype, dtype)  # complex: each part uniform (torch's rule)
     top = _TOP[dtype]
     gen = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
     if not (max(abs(low), abs(high)) <= top and high - low <= _TOP[gen]):
@@ -64,9 +71,30 @@ def _first_f32_reaching(high, dtype):
     return float(np.array(bits, np.uint32).view(np.float32))
 
 
-def normal(mean, std):
-    """Box-Muller normals, ``mean + std z``."""
+def normal(mean, std, dtype=None):
+    """Box-Muller normals, ``mean + std z``. A complex ``dtype``: the real and imaginary parts
+    each ``mean + std / sqrt(2) z``, so that ``E|x - mean (1 + 1j)|**2 = std**2`` (torch's and
+    JAX's complex normal)."""
+    if dtype in REAL_OF:
+        return codes.NORMAL, [mean, std / math.sqrt(2.0)]
     return codes.NORMAL, [mean, std]
+
+
+# JAX's complex truncated normal in variance scaling: the modulus of a standard complex
+# normal truncated to 2, and the scale divided by this constant (JAX's)
+TRUNCATED_COMPLEX_STD = 0.95311164380491208
+
+
+def disk(scale):
+    """JAX's complex uniform: uniform on the disk of radius ``scale sqrt(2)`` (variance
+    ``scale**2``)."""
+    return codes.POLAR, [scale, 0.0, 0.0]
+
+
+def truncated_modulus(scale, upper):
+    """JAX's complex truncated normal: ``scale`` times a standard complex normal (variance 1)
+    whose modulus is truncated to ``upper``, uniform in its angle."""
+    return codes.POLAR, [scale, 1.0, -math.expm1(-upper * upper)]
 
 
 def _phi(x):

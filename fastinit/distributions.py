@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _plans
 from ._api import allocating, in_place
-from ._checks import check_number
+from ._checks import INEXACT_DTYPES, check_number
 
 _BITS = (np.dtype(np.uint32),)
 
@@ -64,32 +64,34 @@ def uniform(shape, low=0.0, high=1.0, *, dtype="float32", seed=None, stream=0, r
     from the 32-bit word ``w`` of each element (float64 output: 53 bits of a 64-bit draw).
     Computed in float32 (float64 for float64 output) and rounded once into ``dtype``; a value
     whose rounding reaches ``high`` becomes ``low`` (torch's rule), so the output stays in
-    ``[low, high)``.
+    ``[low, high)``. Complex dtypes: the real and imaginary parts each so, independently
+    (torch's ``uniform_`` on complex tensors; JAX's ``uniform`` refuses complex).
 
     Parameters
     ----------
     shape : int or tuple of int
     low, high : float
         Finite, ``low < high``.
-    dtype : {{"float32", "float64", "float16", "bfloat16"}}
+    dtype : {{"float32", "float64", "float16", "bfloat16", "complex64", "complex128"}}
     {common}
     Examples
     --------
     >>> w = fastinit.uniform((256, 128), -0.1, 0.1, seed=0)
     """
-    return _uniform(allocating(shape, dtype, seed, stream, region, device), low, high)
+    return _uniform(allocating(shape, dtype, seed, stream, region, device, INEXACT_DTYPES),
+                    low, high)
 
 
 def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, shape=None, region=None):
     """In-place :func:`uniform`: fills ``out`` (the ``region`` of global ``shape``) and
     returns it."""
-    return _uniform(in_place(out, seed, stream, shape, region), low, high)
+    return _uniform(in_place(out, seed, stream, shape, region, INEXACT_DTYPES), low, high)
 
 
 def _normal(req, mean, std):
     mean = check_number(mean, "mean")
     std = check_number(std, "std", minimum=0.0)
-    return req.fill(_plans.normal(mean, std))
+    return req.fill(_plans.normal(mean, std, req.dtype))
 
 
 def normal(shape, mean=0.0, std=1.0, *, dtype="float32", seed=None, stream=0, region=None,
@@ -103,25 +105,32 @@ def normal(shape, mean=0.0, std=1.0, *, dtype="float32", seed=None, stream=0, re
     ``fastinit.kernels`` for the bit layout. Generated in float32 (float64 for float64
     output) and rounded once into ``dtype``.
 
+    Complex dtypes (the convention of torch and JAX): the real and imaginary parts are
+    independent, each ``N(mean, std**2 / 2)``, so ``E|x - mean (1 + 1j)|**2 = std**2``. The
+    parts of element ``i`` are the pair ``2i, 2i + 1`` of the real view: ``normal(shape,
+    mean, std, dtype="complex64")`` equals ``normal(shape + (2,), mean, std / sqrt(2))``
+    viewed as complex64, bit for bit (complex128: float64).
+
     Parameters
     ----------
     shape : int or tuple of int
     mean : float
     std : float
         Finite and >= 0.
-    dtype : {{"float32", "float64", "float16", "bfloat16"}}
+    dtype : {{"float32", "float64", "float16", "bfloat16", "complex64", "complex128"}}
     {common}
     Examples
     --------
     >>> w = fastinit.normal((4096, 4096), std=0.02, dtype="bfloat16", seed=0)
     """
-    return _normal(allocating(shape, dtype, seed, stream, region, device), mean, std)
+    return _normal(allocating(shape, dtype, seed, stream, region, device, INEXACT_DTYPES),
+                   mean, std)
 
 
 def normal_(out, mean=0.0, std=1.0, *, seed=None, stream=0, shape=None, region=None):
     """In-place :func:`normal`: fills ``out`` (the ``region`` of global ``shape``) and
     returns it."""
-    return _normal(in_place(out, seed, stream, shape, region), mean, std)
+    return _normal(in_place(out, seed, stream, shape, region, INEXACT_DTYPES), mean, std)
 
 
 def _trunc_normal(req, mean, std, a, b):

@@ -123,11 +123,10 @@ def variance_scale(nonlinearity, param):
     return {"tanh": 25.0 / 9, "relu": 2.0, "selu": 9.0 / 16}.get(nonlinearity, 1.0)
 
 
-def jax_scaled(shape, scale, mode, distribution, in_axis, out_axis, batch_axis, convention):
-    """``(distribution, value)``: JAX's ``variance_scaling``; value is the uniform bound or the
-    std of the (truncated) normal, computed as JAX computes it."""
+def jax_variance(shape, scale, mode, in_axis, out_axis, batch_axis, convention):
+    """JAX's ``variance_scaling`` variance, ``scale / n`` for ``n`` from ``mode``, as JAX
+    computes it."""
     check_choice(mode, "mode", MODES)
-    check_choice(distribution, "distribution", DISTRIBUTIONS)
     fan_in, fan_out = compute_fans(shape, convention, in_axis, out_axis, batch_axis)
     if mode == "fan_in":
         denominator = fan_in
@@ -137,7 +136,14 @@ def jax_scaled(shape, scale, mode, distribution, in_axis, out_axis, batch_axis, 
         denominator = (fan_in + fan_out) / 2
     else:
         denominator = (fan_in * fan_out) ** 0.5
-    variance = scale / denominator
+    return scale / denominator
+
+
+def jax_scaled(shape, scale, mode, distribution, in_axis, out_axis, batch_axis, convention):
+    """``(distribution, value)``: JAX's ``variance_scaling``; value is the uniform bound or the
+    std of the (truncated) normal, computed as JAX computes it."""
+    check_choice(distribution, "distribution", DISTRIBUTIONS)
+    variance = jax_variance(shape, scale, mode, in_axis, out_axis, batch_axis, convention)
     if distribution == "truncated_normal":
         return distribution, math.sqrt(variance) / TRUNCATED_STD
     if distribution == "normal":

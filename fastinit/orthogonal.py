@@ -33,7 +33,7 @@ isometry and a mean field theory of CNNs", ICML 2018 (delta orthogonal).
 import numbers
 
 from ._api import allocating, in_place
-from ._checks import check_choice, check_number
+from ._checks import INEXACT_DTYPES, check_choice, check_number
 from .fans import CONVENTIONS
 
 METHODS = ("reflectors", "qr")
@@ -110,7 +110,12 @@ def orthogonal(shape, gain=1.0, *, method=None, convention="torch", column_axis=
     gain : float
         Finite.
     {common}
-    dtype : {{"float32", "float64", "float16", "bfloat16"}}
+    dtype : {{"float32", "float64", "float16", "bfloat16", "complex64", "complex128"}}
+        Complex: a Haar (semi-)unitary matrix, as JAX's ``orthogonal`` gives (torch's
+        ``orthogonal_`` refuses complex): Q of the QR factorization of the complex Gaussian
+        (:func:`fastinit.normal`'s), with the phases of ``diag(R)`` folded in (Mezzadri 2007),
+        in the complex dtype itself. ``method`` is checked but unused: the factorization is
+        LAPACK's (NumPy's ``linalg.qr``; cuSOLVER's through CuPy on the GPU).
     device : {{"cpu", "cuda"}}
         ``"cuda"`` returns a ``cupy.ndarray`` computed on the GPU: the same Gaussian (the CUDA
         normal kernel, same counter contract), the panel steps as CUDA kernels and the
@@ -123,7 +128,7 @@ def orthogonal(shape, gain=1.0, *, method=None, convention="torch", column_axis=
     >>> np.allclose(w.T @ w, 2 * np.eye(256), atol=1e-5)
     True
     """
-    req = allocating(shape, dtype, seed, stream, None, device)
+    req = allocating(shape, dtype, seed, stream, None, device, INEXACT_DTYPES)
     return _orthogonal(req, gain, method, convention, column_axis)
 
 
@@ -134,7 +139,7 @@ def orthogonal_(out, gain=1.0, *, method=None, convention="torch", column_axis=-
     ``__cuda_array_interface__``, computed there) and returns it. ``out`` is untouched by a
     call that fails its checks.
     """
-    req = in_place(out, seed, stream, None, None)
+    req = in_place(out, seed, stream, None, None, INEXACT_DTYPES)
     return _orthogonal(req, gain, method, convention, column_axis)
 
 
@@ -179,13 +184,13 @@ def delta_orthogonal(shape, scale=1.0, column_axis=-1, *, method=None, dtype="fl
     --------
     >>> w = fastinit.delta_orthogonal((3, 3, 64, 128), seed=0)
     """
-    req = allocating(shape, dtype, seed, stream, None, device)
+    req = allocating(shape, dtype, seed, stream, None, device, INEXACT_DTYPES)
     return _delta(req, scale, column_axis, method)
 
 
 def delta_orthogonal_(out, scale=1.0, column_axis=-1, *, method=None, seed=None, stream=0):
     """In-place :func:`delta_orthogonal`."""
-    req = in_place(out, seed, stream, None, None)
+    req = in_place(out, seed, stream, None, None, INEXACT_DTYPES)
     return _delta(req, scale, column_axis, method)
 
 

@@ -18,28 +18,46 @@ import math
 
 from . import _plans
 from ._api import allocating, in_place, warn_zero_element
-from ._checks import check_choice, check_number
-from .fans import CONVENTIONS, DISTRIBUTIONS, MODES, calculate_gain, compute_fans, jax_scaled, variance_scale
+from ._checks import INEXACT_DTYPES, check_choice, check_number
+from .fans import (CONVENTIONS, DISTRIBUTIONS, MODES, calculate_gain, compute_fans, jax_scaled,
+                   jax_variance, variance_scale)
 
 COMMON = """convention : {{"torch", "jax"}}
         Whose fans and distribution to follow (see the module docstring).
     in_axis, out_axis, batch_axis : int or tuple of int, optional
         Override the convention's axes for the fans (JAX's parameters).
-    dtype : {{"float32", "float64", "float16", "bfloat16"}}
+    dtype : {{"float32", "float64", "float16", "bfloat16", "complex64", "complex128"}}
+        Complex: torch's law for ``convention="torch"`` (each part uniform, or the complex
+        normal); JAX's complex laws for ``"jax"`` and for :func:`variance_scaling` (the
+        complex normal, the uniform law on a disk, the normal with a truncated modulus).
     seed, stream, region, device
         As for :func:`fastinit.normal`. Fans always come from the global ``shape``.
 """
 
 
 def _fill(req, distribution, value):
-    """Fill by the distribution of the resolved scale ``value`` (a bound or a std)."""
+    """Fill by the distribution of the resolved scale ``value`` (a bound or a std). A complex
+    target: each part uniform (torch's law), or the complex normal of variance ``value**2``."""
     if value == 0.0:
         return req.fill(_plans.constant(0.0, req.dtype))
     if distribution == "uniform":
         return req.fill(_plans.uniform(-value, value, req.dtype))
     if distribution == "normal":
-        return req.fill(_plans.normal(0.0, value))
+        return req.fill(_plans.normal(0.0, value, req.dtype))
     return req.fill(_plans.trunc_normal(0.0, value, -2.0 * value, 2.0 * value))
+
+
+def _fill_jax(req, scale, mode, distribution, axes, convention):
+    """Fill by JAX's ``variance_scaling``. A complex target takes JAX's complex laws: the
+    complex normal, the uniform law on a disk, the normal whose modulus is truncated."""
+    if not req.is_complex or distribution == "normal":
+        return _fill(req, *jax_scaled(req.shape, scale, mode, distribution, *axes, convention))
+    sd = math.sqrt(jax_variance(req.shape, scale, mode, *axes, convention))
+    if sd == 0.0:
+        return req.fill(_plans.constant(0.0, req.dtype))
+    if distribution == "uniform":
+        return req.fill(_plans.disk(sd))
+    return req.fill(_plans.truncated_modulus(sd / _plans.TRUNCATED_COMPLEX_STD, 2.0))
 
 
 def _torch_fan(shape, mode, axes):
@@ -86,7 +104,7 @@ def _scaled(req, family, uniform, convention, axes, gain=1.0, a=0, mode="fan_in"
     else:
         scale, mode = 1.0, "fan_in"
     distribution = "uniform" if uniform else "truncated_normal"
-    return _fill(req, *jax_scaled(shape, scale, mode, distribution, *axes, "jax"))
+    return _fill_jax(req, scale, mode, distribution, axes, "jax")
 
 
 def xavier_uniform(shape, gain=1.0, *, convention="torch", in_axis=None, out_axis=None,
@@ -110,14 +128,14 @@ def xavier_uniform(shape, gain=1.0, *, convention="torch", in_axis=None, out_axi
     --------
     >>> w = fastinit.xavier_uniform((256, 128), seed=0)
     """
-    req = allocating(shape, dtype, seed, stream, region, device)
+    req = allocating(shape, dtype, seed, stream, region, device, INEXACT_DTYPES)
     return _scaled(req, "xavier", True, convention, (in_axis, out_axis, batch_axis), gain=gain)
 
 
 def xavier_uniform_(out, gain=1.0, *, convention="torch", in_axis=None, out_axis=None,
                     batch_axis=(), seed=None, stream=0, shape=None, region=None):
     """In-place :func:`xavier_uniform` (alias ``glorot_uniform_``)."""
-    req = in_place(out, seed, stream, shape, region)
+    req = in_place(out, seed, stream, shape, region, INEXACT_DTYPES)
     return _scaled(req, "xavier", True, convention, (in_axis, out_axis, batch_axis), gain=gain)
 
 
@@ -142,14 +160,14 @@ def xavier_normal(shape, gain=1.0, *, convention="torch", in_axis=None, out_axis
     --------
     >>> w = fastinit.glorot_normal((3, 3, 128, 256), convention="jax", seed=2)
     """
-    req = allocating(shape, dtype, seed, stream, region, device)
+    req = allocating(shape, dtype, seed, stream, region, device, INEXACT_DTYPES)
     return _scaled(req, "xavier", False, convention, (in_axis, out_axis, batch_axis), gain=gain)
 
 
 def xavier_normal_(out, gain=1.0, *, convention="torch", in_axis=None, out_axis=None,
                    batch_axis=(), seed=None, stream=0, shape=None, region=None):
     """In-place :func:`xavier_normal` (alias ``glorot_normal_``)."""
-    req = in_place(out, seed, stream, shape, region)
+    req = in_place(out, seed, stream, shape, region, INEXACT_DTYPES)
     return _scaled(req, "xavier", False, convention, (in_axis, out_axis, batch_axis), gain=gain)
 
 
@@ -179,7 +197,7 @@ def kaiming_uniform(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, con
     --------
     >>> w = fastinit.kaiming_uniform((256, 128, 3, 3), a=5 ** 0.5, seed=1)
     """
-    req = allocating(shape, dtype, seed, stream, region, device)
+    req = allocating(shape, dtype, seed, stream, region, device, INEXACT_DTYPES)
     return _scaled(req, "kaiming", True, convention, (in_axis, out_axis, batch_axis), a=a,
                    mode=mode, nonlinearity=nonlinearity)
 
@@ -188,7 +206,7 @@ def kaiming_uniform_(out, a=0, mode="fan_in", nonlinearity="leaky_relu", *, conv
                      in_axis=None, out_axis=None, batch_axis=(), seed=None, stream=0,
                      shape=None, region=None):
     """In-place :func:`kaiming_uniform` (alias ``he_uniform_``)."""
-    req = in_place(out, seed, stream, shape, region)
+    req = in_place(out, seed, stream, shape, region, INEXACT_DTYPES)
     return _scaled(req, "kaiming", True, convention, (in_axis, out_axis, batch_axis), a=a,
                    mode=mode, nonlinearity=nonlinearity)
 
@@ -215,7 +233,7 @@ def kaiming_normal(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, conv
     --------
     >>> w = fastinit.he_normal((512, 256), seed=0)
     """
-    req = allocating(shape, dtype, seed, stream, region, device)
+    req = allocating(shape, dtype, seed, stream, region, device, INEXACT_DTYPES)
     return _scaled(req, "kaiming", False, convention, (in_axis, out_axis, batch_axis), a=a,
                    mode=mode, nonlinearity=nonlinearity)
 
@@ -224,7 +242,7 @@ def kaiming_normal_(out, a=0, mode="fan_in", nonlinearity="leaky_relu", *, conve
                     in_axis=None, out_axis=None, batch_axis=(), seed=None, stream=0,
                     shape=None, region=None):
     """In-place :func:`kaiming_normal` (alias ``he_normal_``)."""
-    req = in_place(out, seed, stream, shape, region)
+    req = in_place(out, seed, stream, shape, region, INEXACT_DTYPES)
     return _scaled(req, "kaiming", False, convention, (in_axis, out_axis, batch_axis), a=a,
                    mode=mode, nonlinearity=nonlinearity)
 
@@ -244,14 +262,14 @@ def lecun_uniform(shape, *, convention="torch", in_axis=None, out_axis=None, bat
     --------
     >>> w = fastinit.lecun_uniform((256, 128), seed=0)
     """
-    req = allocating(shape, dtype, seed, stream, region, device)
+    req = allocating(shape, dtype, seed, stream, region, device, INEXACT_DTYPES)
     return _scaled(req, "lecun", True, convention, (in_axis, out_axis, batch_axis))
 
 
 def lecun_uniform_(out, *, convention="torch", in_axis=None, out_axis=None, batch_axis=(),
                    seed=None, stream=0, shape=None, region=None):
     """In-place :func:`lecun_uniform`."""
-    req = in_place(out, seed, stream, shape, region)
+    req = in_place(out, seed, stream, shape, region, INEXACT_DTYPES)
     return _scaled(req, "lecun", True, convention, (in_axis, out_axis, batch_axis))
 
 
@@ -270,14 +288,14 @@ def lecun_normal(shape, *, convention="torch", in_axis=None, out_axis=None, batc
     --------
     >>> w = fastinit.lecun_normal((256, 128), convention="jax", seed=0)
     """
-    req = allocating(shape, dtype, seed, stream, region, device)
+    req = allocating(shape, dtype, seed, stream, region, device, INEXACT_DTYPES)
     return _scaled(req, "lecun", False, convention, (in_axis, out_axis, batch_axis))
 
 
 def lecun_normal_(out, *, convention="torch", in_axis=None, out_axis=None, batch_axis=(),
                   seed=None, stream=0, shape=None, region=None):
     """In-place :func:`lecun_normal`."""
-    req = in_place(out, seed, stream, shape, region)
+    req = in_place(out, seed, stream, shape, region, INEXACT_DTYPES)
     return _scaled(req, "lecun", False, convention, (in_axis, out_axis, batch_axis))
 
 
@@ -289,7 +307,7 @@ def _variance_scaling(req, scale, mode, distribution, convention, axes):
     compute_fans(req.shape, convention, *axes)
     if req.empty:
         return req.out
-    return _fill(req, *jax_scaled(req.shape, scale, mode, distribution, *axes, convention))
+    return _fill_jax(req, scale, mode, distribution, axes, convention)
 
 
 def variance_scaling(shape, scale, mode, distribution, *, convention="torch", in_axis=None,
@@ -321,7 +339,7 @@ def variance_scaling(shape, scale, mode, distribution, *, convention="torch", in
     >>> w = fastinit.variance_scaling((3, 3, 64, 128), 2.0, "fan_in", "truncated_normal",
     ...                               convention="jax", seed=0)
     """
-    req = allocating(shape, dtype, seed, stream, region, device)
+    req = allocating(shape, dtype, seed, stream, region, device, INEXACT_DTYPES)
     return _variance_scaling(req, scale, mode, distribution, convention,
                              (in_axis, out_axis, batch_axis))
 
@@ -330,7 +348,7 @@ def variance_scaling_(out, scale, mode, distribution, *, convention="torch", in_
                       out_axis=None, batch_axis=(), seed=None, stream=0, shape=None,
                       region=None):
     """In-place :func:`variance_scaling`."""
-    req = in_place(out, seed, stream, shape, region)
+    req = in_place(out, seed, stream, shape, region, INEXACT_DTYPES)
     return _variance_scaling(req, scale, mode, distribution, convention,
                              (in_axis, out_axis, batch_axis))
 

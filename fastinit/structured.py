@@ -5,27 +5,30 @@ import numpy as np
 
 from . import _plans
 from ._api import allocating, in_place
-from ._checks import check_number
+from ._checks import INEXACT_DTYPES as _ANY, check_number, check_value
 
 
 def _constant(req, value):
-    value = check_number(value, "value", finite=False, allow_nan=True)
+    value = check_value(value, "value", req.dtype)
     return req.fill(_plans.constant(value, req.dtype))
 
 
 def constant(shape, value, *, dtype="float32", region=None, device="cpu"):
     """Every element ``value``, rounded once into ``dtype`` (``nan`` and ``inf`` allowed).
 
+    A complex ``dtype`` takes a complex ``value`` (its parts each rounded into the parts'
+    dtype); a real one refuses it (TypeError).
+
     Examples
     --------
     >>> b = fastinit.constant((4096,), 0.1, dtype="bfloat16")
     """
-    return _constant(allocating(shape, dtype, 0, 0, region, device), value)
+    return _constant(allocating(shape, dtype, 0, 0, region, device, _ANY), value)
 
 
 def constant_(out, value, *, shape=None, region=None):
     """In-place :func:`constant`: fills ``out`` with ``value`` and returns it."""
-    return _constant(in_place(out, 0, 0, shape, region), value)
+    return _constant(in_place(out, 0, 0, shape, region, _ANY), value)
 
 
 def zeros(shape, *, dtype="float32", region=None, device="cpu"):
@@ -77,12 +80,12 @@ def eye(shape, *, dtype="float32", region=None, device="cpu"):
     >>> fastinit.eye((3, 4))[0]
     array([1., 0., 0., 0.], dtype=float32)
     """
-    return _eye(allocating(shape, dtype, 0, 0, region, device))
+    return _eye(allocating(shape, dtype, 0, 0, region, device, _ANY))
 
 
 def eye_(out, *, shape=None, region=None):
     """In-place :func:`eye`."""
-    return _eye(in_place(out, 0, 0, shape, region))
+    return _eye(in_place(out, 0, 0, shape, region, _ANY))
 
 
 def _dirac(req, groups):
@@ -117,12 +120,12 @@ def dirac(shape, groups=1, *, dtype="float32", region=None, device="cpu"):
     --------
     >>> w = fastinit.dirac((16, 16, 3, 3))
     """
-    return _dirac(allocating(shape, dtype, 0, 0, region, device), groups)
+    return _dirac(allocating(shape, dtype, 0, 0, region, device, _ANY), groups)
 
 
 def dirac_(out, groups=1, *, shape=None, region=None):
     """In-place :func:`dirac`."""
-    return _dirac(in_place(out, 0, 0, shape, region), groups)
+    return _dirac(in_place(out, 0, 0, shape, region, _ANY), groups)
 
 
 def _sparse(req, sparsity, std):
@@ -134,7 +137,7 @@ def _sparse(req, sparsity, std):
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
     std = check_number(std, "std", minimum=0.0)
-    req.fill(_plans.normal(0.0, std))
+    req.fill(_plans.normal(0.0, std, req.dtype))
     num_zeros = math.ceil(sparsity * req.shape[0])
     if num_zeros == 0 or req.empty:
         return req.out
@@ -162,9 +165,9 @@ def sparse(shape, sparsity, std=0.01, *, dtype="float32", seed=None, stream=0, r
     --------
     >>> w = fastinit.sparse((1024, 512), 0.9, seed=0)
     """
-    return _sparse(allocating(shape, dtype, seed, stream, region, device), sparsity, std)
+    return _sparse(allocating(shape, dtype, seed, stream, region, device, _ANY), sparsity, std)
 
 
 def sparse_(out, sparsity, std=0.01, *, seed=None, stream=0, shape=None, region=None):
     """In-place :func:`sparse`."""
-    return _sparse(in_place(out, seed, stream, shape, region), sparsity, std)
+    return _sparse(in_place(out, seed, stream, shape, region, _ANY), sparsity, std)

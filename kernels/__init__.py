@@ -33,6 +33,12 @@ order or a thread count never changes a value.
   (float64: ``((x >> 11) + 1/2) 2**-53``); the quantile is computed in float64 for every
   output dtype, rounded to float32 for float32, float16 and bfloat16 outputs, then into the
   output dtype.
+- complex64 and complex128: the target's real view, of shape ``(*shape, 2)`` (element ``i``'s
+  real part at real index ``2i``, its imaginary part at ``2i + 1``), float32 and float64
+  respectively, so the parts of one element are the two values of one Box-Muller pair. JAX's
+  complex uniform and truncated normal (kind ``POLAR``) take the same pairs: the first draw
+  gives the modulus (``u = (w >> 8) 2**-24``; float64: ``(x >> 11) 2**-53``), in float64,
+  the second the angle, as the normal's.
 - sparse: the zeros of column ``c`` are the rows with the smallest raw words ``F + r * cols +
   c`` of the stream (ties: the smaller row), ``F`` the first word past those the values use:
   ``rows * cols`` for 32-bit draws, ``2 * rows * cols`` for float64 output (since 0.4.0).

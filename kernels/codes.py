@@ -10,6 +10,9 @@ CONSTANT = 0      # params[0] = value (filled without a tile)
 UNIFORM = 1       # params = low, high - low, threshold (a value >= threshold becomes low)
 NORMAL = 2        # params = mean, std
 TRUNC_NORMAL = 3  # params = mean, std, a, b, Phi(alpha), Phi(-beta), Phi(beta) - Phi(alpha)
+# JAX's complex laws, into the real view of a complex target (real and imaginary parts in
+# pairs, as the normal's): params = scale, rayleigh (1.0: truncated normal, 0.0: disk), c
+POLAR = 4
 
 # how a float32 value is stored (``outcode``): as is, or rounded into a 16-bit format
 OUT_F32 = 0

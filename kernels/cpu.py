@@ -14,9 +14,9 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.core.extending import intrinsic
 
-from .codes import NORMAL, OUT_BF16, UNIFORM
+from .codes import NORMAL, OUT_BF16, POLAR, UNIFORM
 from .philox import (
-    box_muller_f32, box_muller_f64, f32_to_bf16_bits, f32_to_f16_bits, join64,
+    box_muller_f32, box_muller_f64, f32_to_bf16_bits, polar_f32, polar_f64, f32_to_f16_bits, join64,
     TAIL_NEAR_LIMIT, normal_affine_f32, normal_quantile_central, open_uniform_pair_u32,
     open_uniform_pair_u64, philox_block, quantile_is_central, quantile_tail_from_r, quantile_tail_r, trunc_from_quantile,
     trunc_tail_prob, u32, u64, uniform_f32, uniform_f64,
@@ -279,6 +279,16 @@ def _blocks_f32(kind, params, out, o, b0, nb, k0, k1, s0, s1):
             z0, z1 = box_muller_f32(radius[p], angle[p])
             out[o + TWO * p] = normal_affine_f32(z0, mean, std)
             out[o + TWO * p + ONE] = normal_affine_f32(z1, mean, std)
+    elif kind == POLAR:  # pairs as the normal's: the real and imaginary parts of one element
+        words = np.empty(4 * nb, np.uint32)
+        radius = words[:2 * nb]
+        angle = words[2 * nb:]
+        _blocks_pairs(radius, angle, b0, nb, k0, k1, s0, s1, out, o + FOUR * u64(nb))
+        scale, rayleigh, c = params[0], params[1] != 0.0, params[2]
+        for p in range(TWO * u64(nb)):
+            re, im = polar_f32(radius[p], angle[p], scale, rayleigh, c)
+            out[o + TWO * p] = re
+            out[o + TWO * p + ONE] = im
     else:  # TRUNC_NORMAL, in float64 then rounded once
         words = np.empty(4 * nb, np.uint32)
         _blocks_bits(0, params, words, 0, b0, nb, k0, k1, s0, s1)
@@ -320,6 +330,13 @@ def _blocks_f64(kind, params, out, o, b0, nb, k0, k1, s0, s1):
             z0, z1 = box_muller_f64(join64(x0, x1), join64(x2, x3))
             out[o + TWO * q] = z0 * std + mean
             out[o + TWO * q + ONE] = z1 * std + mean
+    elif kind == POLAR:
+        scale, rayleigh, c = params[0], params[1] != 0.0, params[2]
+        for q in range(u64(nb)):
+            x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
+            re, im = polar_f64(join64(x0, x1), join64(x2, x3), scale, rayleigh, c)
+            out[o + TWO * q] = re
+            out[o + TWO * q + ONE] = im
     else:  # TRUNC_NORMAL, as in _blocks_f32
         words = np.empty(4 * nb, np.uint32)
         _blocks_bits(0, params, words, 0, b0, nb, k0, k1, s0, s1)

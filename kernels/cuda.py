@@ -67,6 +67,8 @@ uniform_affine_f64 = _S["uniform_affine_f64"]
 box_muller_f32 = _S["box_muller_f32"]
 normal_affine_f32 = _S["normal_affine_f32"]
 box_muller_f64 = _S["box_muller_f64"]
+polar_f32 = _S["polar_f32"]
+polar_f64 = _S["polar_f64"]
 open_uniform_pair_u32 = _S["open_uniform_pair_u32"]
 open_uniform_pair_u64 = _S["open_uniform_pair_u64"]
 truncated_normal = _S["truncated_normal"]
@@ -277,10 +279,20 @@ def _trunc_normal4(b, s0, s1, k0, k1, params):
             _trunc_value_f32(x2, params), _trunc_value_f32(x3, params))
 
 
+@_device
+def _polar4(b, s0, s1, k0, k1, params):
+    scale, rayleigh, c = f64(params[0]), params[1] != 0.0, f64(params[2])
+    x0, x1, x2, x3 = philox_block(b, s0, s1, k0, k1)
+    z0, z1 = polar_f32(x0, x1, scale, rayleigh, c)
+    z2, z3 = polar_f32(x2, x3, scale, rayleigh, c)
+    return z0, z1, z2, z3
+
+
 fill_constant_f32 = _kernel32(_constant4)
 fill_uniform_f32 = _kernel32(_uniform4)
 fill_normal_f32 = _kernel32(_normal4)
 fill_trunc_normal_f32 = _kernel32(_trunc_normal4)
+fill_polar_f32 = _kernel32(_polar4)
 
 
 @cuda.jit
@@ -374,15 +386,26 @@ def _trunc_normal2(b, s0, s1, k0, k1, params):
     return _trunc_value_f64(join64(x0, x1), params), _trunc_value_f64(join64(x2, x3), params)
 
 
+@_device
+def _polar2(b, s0, s1, k0, k1, params):
+    scale, rayleigh, c = f64(params[0]), params[1] != 0.0, f64(params[2])
+    x0, x1, x2, x3 = philox_block(b, s0, s1, k0, k1)
+    return polar_f64(join64(x0, x1), join64(x2, x3), scale, rayleigh, c)
+
+
 fill_constant_f64 = _kernel64(_constant2)
 fill_uniform_f64 = _kernel64(_uniform2)
 fill_normal_f64 = _kernel64(_normal2)
 fill_trunc_normal_f64 = _kernel64(_trunc_normal2)
+fill_polar_f64 = _kernel64(_polar2)
 
 
-# kernel by kind (``codes``: CONSTANT, UNIFORM, NORMAL, TRUNC_NORMAL), float32 and float64 output
-KERNELS_F32 = (fill_constant_f32, fill_uniform_f32, fill_normal_f32, fill_trunc_normal_f32)
-KERNELS_F64 = (fill_constant_f64, fill_uniform_f64, fill_normal_f64, fill_trunc_normal_f64)
+# kernel by kind (``codes``: CONSTANT, UNIFORM, NORMAL, TRUNC_NORMAL, POLAR), float32 and
+# float64 output
+KERNELS_F32 = (fill_constant_f32, fill_uniform_f32, fill_normal_f32, fill_trunc_normal_f32,
+               fill_polar_f32)
+KERNELS_F64 = (fill_constant_f64, fill_uniform_f64, fill_normal_f64, fill_trunc_normal_f64,
+               fill_polar_f64)
 
 
 # --- sparse: the zeros of each column ------------------------------------------------------------

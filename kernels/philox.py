@@ -480,14 +480,9 @@ PI_4_2M53 = math.pi / 4 * 2.0**-53
 
 
 @scalar
-def box_muller_f64(xr, xa):
-    """Two standard normals (float64) from two 64-bit draws: radius from ``xr``, angle ``xa``.
-
-    Same layout as the float32 form: ``u = ((xr >> 11) + 1/2) * 2**-53``; the angle's top
-    three bits pick the octant, the next 53 bits the angle inside it.
-    """
-    u = (f64(u64(xr) >> u64(11)) + 0.5) * 1.1102230246251565e-16
-    r = math.sqrt(-2.0 * log_f64(u))
+def unit_circle_u64(xa):
+    """A uniformly distributed angle's ``(cos, sin)`` in float64 from one 64-bit draw: the top
+    three bits pick the octant, the next 53 bits the angle inside it."""
     xa = u64(xa)
     quadrant = xa >> u64(62)
     swap = (xa >> u64(61)) & u64(1)
@@ -500,7 +495,56 @@ def box_muller_f64(xr, xa):
     sin_t = y if odd else x
     sign_c = 1.0 - 2.0 * f64((quadrant ^ (quadrant >> u64(1))) & u64(1))
     sign_s = 1.0 - 2.0 * f64(quadrant >> u64(1))
-    return r * (cos_t * sign_c), r * (sin_t * sign_s)
+    return cos_t * sign_c, sin_t * sign_s
+
+
+@scalar
+def box_muller_f64(xr, xa):
+    """Two standard normals (float64) from two 64-bit draws: radius from ``xr``, angle ``xa``.
+
+    Same layout as the float32 form: ``u = ((xr >> 11) + 1/2) * 2**-53``; the angle from
+    :func:`unit_circle_u64`.
+    """
+    u = (f64(u64(xr) >> u64(11)) + 0.5) * 1.1102230246251565e-16
+    r = math.sqrt(-2.0 * log_f64(u))
+    c, s = unit_circle_u64(xa)
+    return r * c, r * s
+
+
+# --- JAX's complex laws: a radius from one draw, the angle from the other -----------------------
+
+@scalar
+def polar_radius(u, rayleigh, c):
+    """The modulus of JAX's complex uniform and complex truncated normal, in float64, from a
+    uniform ``u`` in [0, 1).
+
+    ``rayleigh`` false: ``sqrt(2 u)``, uniform on the disk of radius ``sqrt(2)`` (unit
+    variance). ``rayleigh`` true: ``sqrt(-log(1 - c u))`` with ``c = 1 - exp(-upper**2)``: a
+    standard complex normal's modulus (a Rayleigh law) truncated to ``upper``. Both are
+    computed and one selected, so that a loop over elements vectorizes.
+    """
+    t = fma_f64(-c, u, 1.0)  # in (1 - c, 1]: a normal float64 for c < 1
+    r2 = -log_f64(t) if rayleigh else u + u
+    return math.sqrt(r2)
+
+
+@scalar
+def polar_f32(wr, wa, scale, rayleigh, c):
+    """``(re, im)`` in float32 of JAX's complex uniform or truncated normal (``polar_radius``)
+    times ``scale``: the radius from the word ``wr`` (``u = (wr >> 8) 2**-24``, rounded once
+    to float32 after the scale), the angle from ``wa`` (:func:`unit_circle_u32`)."""
+    r = f32(polar_radius(f64(uniform_f32(wr)), rayleigh, c) * scale)
+    cos_t, sin_t = unit_circle_u32(wa)
+    return r * cos_t, r * sin_t
+
+
+@scalar
+def polar_f64(xr, xa, scale, rayleigh, c):
+    """``(re, im)`` in float64 as :func:`polar_f32`, from two 64-bit draws (``u = (xr >> 11)
+    2**-53``, the angle from :func:`unit_circle_u64`)."""
+    r = polar_radius(uniform_f64(xr), rayleigh, c) * scale
+    cos_t, sin_t = unit_circle_u64(xa)
+    return r * cos_t, r * sin_t
 
 
 # --- normal quantile (AS 241, PPND16) and the truncated normal ---------------------------------

@@ -2,7 +2,8 @@
 ``fastinit.kernels.cpu``.
 
 It has the functions of ``fastinit._backend.cuda``, with the same signatures: ``as_target``,
-``empty``, ``fill``, ``zero_sparse``, ``set_ones``, ``fill_orthogonal`` and ``fill_delta``.
+``real_view``, ``empty``, ``fill``, ``zero_sparse``, ``set_ones``, ``fill_orthogonal`` and
+``fill_delta``.
 A *target* here is a writable NumPy view of the caller's memory (zero copy).
 """
 import sys
@@ -14,7 +15,7 @@ from .._checks import BFLOAT16
 from ..kernels import codes, cpu
 from .cpu_threads import launch
 from .foreign import is_torch_bfloat16, torch_bits
-from .geometry import element_strides, layout
+from .geometry import element_strides, layout, real_view
 
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 _OUTCODE = {np.dtype(np.float16): codes.OUT_F16, BFLOAT16: codes.OUT_BF16}
@@ -136,15 +137,15 @@ def _fill_item(flat, kind, params, key, stream):
                            _OUTCODE[flat.dtype])
 
 
-def zero_sparse(arr, gshape, bounds, key, stream, num_zeros):
-    """Zero ``num_zeros`` rows per column of the region ``bounds`` of the 2-D ``gshape``."""
+def zero_sparse(arr, gshape, bounds, key, stream, num_zeros, first):
+    """Zero ``num_zeros`` rows per column of the region ``bounds`` of the 2-D ``gshape``, by
+    the mask words from word ``first`` of the stream on."""
     rows, cols = gshape
     flat, base, *_ = _geometry(arr, gshape, bounds)
     if arr.dtype.itemsize == 2:
         flat = flat.view(np.uint16)
     ostride = np.array([s // arr.itemsize for s in arr.strides], np.int64)
     rb = np.array([b for pair in bounds for b in pair], np.int64)
-    first = rows * cols * (2 if arr.dtype == np.float64 else 1)  # past the values' words
     launch(cpu.zero_sparse, flat, base, ostride, rb, rows, cols, key, stream, num_zeros, first)
 
 
@@ -176,8 +177,14 @@ def fill_orthogonal(arr, key, stream, gain, method, col, nb=None):
     # the products' rounding depends on the layout, the values must not
     work = mat if direct else np.empty((rows, cols), cdt)
     full = ((0, rows), (0, cols))
-    fill(work, (rows, cols), full, _plans.normal(0.0, 1.0), key, stream)
-    _haar.haar(work if rows >= cols else work.T, gain, method, linalg.cpu_steps(), nb)
+    tall = work if rows >= cols else work.T  # (a wide matrix's rows: the columns of its T)
+    if cdt.kind == "c":  # the complex Gaussian through the real view, then LAPACK's QR
+        fill(real_view(work), (rows, cols, 2), full + ((0, 2),), _plans.normal(0.0, 1.0, cdt),
+             key, stream)
+        _haar.unitary(tall, gain, np)
+    else:
+        fill(work, (rows, cols), full, _plans.normal(0.0, 1.0), key, stream)
+        _haar.haar(tall, gain, method, linalg.cpu_steps(), nb)
     if not direct:
         moved = arr if col is None else np.moveaxis(arr, col, -1)
         moved[...] = work.reshape(moved.shape)

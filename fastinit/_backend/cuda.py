@@ -1,7 +1,8 @@
 """The CUDA backend: GPU targets, allocation with CuPy, launches of ``fastinit.kernels.cuda``.
 
 It has the functions of ``fastinit._backend.cpu``, with the same signatures: ``as_target``,
-``empty``, ``fill``, ``zero_sparse``, ``set_ones``, ``fill_orthogonal`` and ``fill_delta``.
+``real_view``, ``empty``, ``fill``, ``zero_sparse``, ``set_ones``, ``fill_orthogonal`` and
+``fill_delta``.
 A *target* here is a :class:`DeviceTarget`: a CuPy array, a Numba device array (the CUDA
 simulator's too) or anything with ``__cuda_array_interface__`` (a torch CUDA tensor: zero
 copy), seen as memory. Kernels run on the caller's current CuPy stream (Numba's default stream
@@ -13,12 +14,12 @@ import math
 import numpy as np
 
 from .. import _haar, _plans
-from .._checks import BFLOAT16
+from .._checks import BFLOAT16, REAL_OF
 from ..kernels import codes
 from .cuda_runtime import check_available, current_stream, numba_cuda, simulating
 from .cuda_steps import cuda_steps
 from .foreign import is_torch_bfloat16, torch_bits
-from .geometry import element_strides, layout
+from .geometry import element_strides, layout, real_view as array_real_view
 
 # Launch configuration, read at every call (tests patch it small under the simulator so a few
 # thousand elements cover many blocks and the grid-stride loop turns several times).
@@ -76,6 +77,21 @@ def as_target(out, dtypes):
         raise ValueError("out is read-only")
     elems = element_strides(shape, strides, dtype.itemsize)
     return DeviceTarget(out, dtype, shape, elems, ptr, host, typestr)
+
+
+def real_view(dev, part=None):
+    """The real view of a complex device target: ``(*shape, 2)`` (real and imaginary parts
+    last), or with ``part`` 0 or 1 the real or the imaginary parts alone, of its shape."""
+    real = REAL_OF[dev.dtype]
+    strides = tuple(2 * s for s in dev.strides)
+    typestr = None if dev.typestr is None else real.str
+    if part is None:
+        host = None if dev.host is None else array_real_view(dev.host)
+        return DeviceTarget(dev.obj, real, dev.shape + (2,), strides + (1,), dev.ptr, host,
+                            typestr)
+    host = None if dev.host is None else array_real_view(dev.host, part)
+    ptr = None if dev.ptr is None else dev.ptr + part * real.itemsize
+    return DeviceTarget(dev.obj, real, dev.shape, strides, ptr, host, typestr)
 
 
 def empty(shape, dtype):
@@ -154,9 +170,9 @@ def fill(dev, gshape, bounds, plan, key, stream):
         kernels.KERNELS_F32[kind][blocks, threads, launch](flat, *geo, *words, params, code)
 
 
-def zero_sparse(dev, gshape, bounds, key, stream, num_zeros):
-    """Zero ``num_zeros`` rows per column of the region ``bounds`` of the 2-D ``gshape``, as
-    ``fastinit.kernels.cpu.zero_sparse`` does on the CPU."""
+def zero_sparse(dev, gshape, bounds, key, stream, num_zeros, first):
+    """Zero ``num_zeros`` rows per column of the region ``bounds`` of the 2-D ``gshape`` (mask
+    words from ``first`` on), as ``fastinit.kernels.cpu.zero_sparse`` does on the CPU."""
     from ..kernels import cuda as kernels
     low, span, base, *_ = layout(dev.shape, dev.strides, gshape, bounds)
     flat = _flat_view(dev, low, span)
@@ -165,8 +181,7 @@ def zero_sparse(dev, gshape, bounds, key, stream, num_zeros):
     blocks, threads = _launch_shape(bounds[1][1] - bounds[1][0])
     kernels.zero_sparse[blocks, threads, _launch_stream(dev)](
         flat, int(base), (int(dev.strides[0]), int(dev.strides[1])), rbounds, int(rows),
-        int(cols), *_key_words(key, stream), int(num_zeros),
-        int(rows * cols * (2 if dev.dtype == np.float64 else 1)))
+        int(cols), *_key_words(key, stream), int(num_zeros), int(first))
 
 
 _ONE = {np.dtype(np.float64): np.float64(1.0), np.dtype(np.float32): np.float32(1.0),
@@ -225,9 +240,16 @@ def fill_orthogonal(dev, key, stream, gain, method, col, nb=None):
     direct = dev.dtype == cdt and moved.flags.c_contiguous
     # other dtypes and layouts compute in a scratch matrix, copied (rounded once) at the end
     work = moved.reshape(rows, cols) if direct else xp.empty((rows, cols), cdt)
-    fill(as_target(kernel_view(work), (cdt,)), (rows, cols), ((0, rows), (0, cols)),
-         _plans.normal(0.0, 1.0), key, stream)
-    _haar.haar(work if rows >= cols else work.T, gain, method, cuda_steps(xp, launch), nb)
+    full = ((0, rows), (0, cols))
+    tall = work if rows >= cols else work.T  # (a wide matrix's rows: the columns of its T)
+    if cdt.kind == "c":  # the complex Gaussian through the real view, then cuSOLVER's QR
+        fill(real_view(as_target(kernel_view(work), (cdt,))), (rows, cols, 2),
+             full + ((0, 2),), _plans.normal(0.0, 1.0, cdt), key, stream)
+        _haar.unitary(tall, gain, xp)
+    else:
+        fill(as_target(kernel_view(work), (cdt,)), (rows, cols), full,
+             _plans.normal(0.0, 1.0), key, stream)
+        _haar.haar(tall, gain, method, cuda_steps(xp, launch), nb)
     if not direct:
         if dev.dtype == BFLOAT16 and xp is not np:
             moved[...] = _bf16_bits(xp, work).reshape(moved.shape)

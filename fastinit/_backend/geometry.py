@@ -118,3 +118,13 @@ def layout(shape, strides, gshape, bounds):
     m = np.array(merged, np.int64)
     return (low, high - low + 1, base,
             m[:, 0].copy(), m[:, 1].copy(), m[:, 2].copy(), m[:, 3].copy())
+
+
+def real_view(arr, part=None):
+    """The real view of a complex NumPy array: ``(*shape, 2)`` (real and imaginary parts
+    last), or with ``part`` 0 or 1 the real or the imaginary parts alone, of ``arr``'s shape
+    (the same memory, writable when ``arr`` is)."""
+    if part is not None:
+        return arr.real if part == 0 else arr.imag
+    half = arr.itemsize // 2
+    return np.lib.stride_tricks.as_strided(arr.real, arr.shape + (2,), arr.strides + (half,))
