@@ -335,9 +335,16 @@ def sincos_f64_ref(x):
 
 
 def box_muller_f64_ref(xr, xa):
-    xr, xa = int(xr), int(xa)
+    xr = int(xr)
     u = (float(xr >> 11) + 0.5) * 2.0**-53
     r = math.sqrt(-2.0 * log_f64_ref(u))
+    c, s = angle_f64_ref(xa)
+    return r * c, r * s
+
+
+def angle_f64_ref(xa):
+    """(cos t, sin t) of one 64-bit draw: octant from the top three bits, 53-bit angle."""
+    xa = int(xa)
     quadrant, swap = xa >> 62, (xa >> 61) & 1
     phi = (float((xa >> 8) & (2**53 - 1)) + 0.5) * (math.pi / 4 * 2.0**-53)
     s, c = sincos_f64_ref(phi)
@@ -350,7 +357,7 @@ def box_muller_f64_ref(xr, xa):
         s, c = -s, -c
     elif quadrant == 3:
         s, c = -c, s
-    return r * c, r * s
+    return c, s
 
 
 def std_normal_f64(idx, seed, stream):
@@ -369,6 +376,37 @@ def normal_ref(shape, mean, std, dtype, seed, stream=0, region=None):
         return std_normal_f64(idx, seed, stream) * std + mean
     z = std_normal_f32(idx, seed, stream)
     return round_to(fma_f32(z, std, mean), dtype)
+
+
+# --- JAX's complex laws: modulus from one draw, angle from the other ---------------------------
+
+def polar_radius_ref(u, rayleigh, c):
+    """sqrt(2 u) (disk) or sqrt(-log(1 - c u)) (truncated Rayleigh), plain float64."""
+    if rayleigh:
+        return math.sqrt(-log_f64_ref(fma64(-c, u, 1.0)))
+    return math.sqrt(u + u)
+
+
+def polar_ref(shape, scale, rayleigh, c, dtype, seed, stream=0):
+    """JAX's complex uniform (``rayleigh`` false) or truncated normal of ``shape``: element
+    ``k``'s parts are the pair ``2k, 2k + 1`` of the real view, as the normal's."""
+    n = math.prod(shape)
+    out = np.empty(n, np.dtype(dtype))
+    k = np.arange(n, dtype=np.uint64)
+    if np.dtype(dtype) == np.complex64:
+        wr, wa = pair32(2 * k, seed, stream)
+        u = ((wr >> np.uint32(8)).astype(np.float64) * 2.0**-24)
+        cos_t, sin_t = angle_f32(wa)
+        for j in range(n):
+            r = F32(polar_radius_ref(float(u[j]), rayleigh, c) * scale)
+            out[j] = complex(r * cos_t[j], r * sin_t[j])
+        return out.reshape(shape)
+    xr, xa = draws64(k, seed, stream)
+    for j in range(n):
+        r = polar_radius_ref(float(int(xr[j]) >> 11) * 2.0**-53, rayleigh, c) * scale
+        cos_t, sin_t = angle_f64_ref(xa[j])
+        out[j] = complex(r * cos_t, r * sin_t)
+    return out.reshape(shape)
 
 
 # --- truncated normal -------------------------------------------------------------------------

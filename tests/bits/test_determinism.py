@@ -67,6 +67,10 @@ outs = [
     fi.glorot_normal(n, convention="jax", seed=5),
     fi.sparse((1000, 1000), 0.9, seed=6),
     fi.random_bits(n, seed=7),
+    fi.normal(n, std=0.5, dtype="complex64", seed=9),
+    fi.variance_scaling(n, 1.0, "fan_in", "truncated_normal", convention="jax",
+                        dtype="complex128", seed=10),
+    fi.glorot_uniform(n, convention="jax", dtype="complex64", seed=11),
 ]
 # and one in-place strided fill
 buf = np.zeros((2000, 1000), np.float32)
