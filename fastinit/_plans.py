@@ -102,20 +102,61 @@ def _phi(x):
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
-def trunc_normal(mean, std, a, b):
-    """Normal(mean, std) truncated to the absolute bounds [a, b], by inverse CDF."""
+# The float32 truncated normal serves intervals whose probability is a normal float32 with
+# room for the products by the uniforms (2**-24 at least) and whose draws keep at least 2**17
+# distinct positions (a narrow interval far in one tail would sit on a coarse grid of its
+# float32 tail probabilities); any other goes to the float64 path.
+_F32_MIN_MASS = 2.0**-100
+_F32_MAX_COARSENING = 2.0**6
+
+
+def _two_f32(x):
+    """``x`` as the sum of two float32 (the second the rounded rest of the first)."""
+    hi = np.float32(x)
+    return [float(hi), float(np.float32(x - float(hi)))]
+
+
+def _inward(a, b, dtype):
+    """The bounds rounded inward into ``dtype``: the smallest value of ``dtype`` >= ``a`` and
+    the largest <= ``b``, so that no value clamped to them rounds outside ``[a, b]``. When
+    ``[a, b]`` holds no value of ``dtype``, both are the value of ``dtype`` nearest to its
+    midpoint."""
+    up, down = np.array(np.inf, dtype), np.array(-np.inf, dtype)
+    with np.errstate(over="ignore"):
+        lo, hi = np.array(a).astype(dtype), np.array(b).astype(dtype)
+        if float(lo) < a:
+            lo = np.nextafter(lo, up)
+        if float(hi) > b:
+            hi = np.nextafter(hi, down)
+        if float(lo) > float(hi):
+            lo = hi = np.array(a / 2 + b / 2).astype(dtype)
+    return float(lo), float(hi)
+
+
+def trunc_normal(mean, std, a, b, dtype=np.dtype(np.float64)):
+    """Normal(mean, std) truncated to the absolute bounds [a, b], by inverse CDF: in float64
+    (AS 241) for float64 output; for the other dtypes in float32 (PPND7) where the interval
+    allows it (see ``_F32_MIN_MASS``), else in float64 and rounded. The bounds of the clamp are
+    rounded inward into the output dtype."""
+    lo, hi = (a, b) if dtype == np.float64 else _inward(a, b, dtype)
     if std == 0.0:
-        return codes.CONSTANT, [min(max(mean, a), b)]
+        return codes.CONSTANT, [min(max(mean, lo), hi)]
     alpha = (a - mean) / std
     beta = (b - mean) / std
     p_lo, q_hi = _phi(alpha), _phi(-beta)
     if beta <= 0.0:
         mass = _phi(beta) - p_lo
+        coarsening = (p_lo + mass) / mass if mass > 0.0 else math.inf
     elif alpha >= 0.0:
         mass = _phi(-alpha) - q_hi
+        coarsening = (q_hi + mass) / mass if mass > 0.0 else math.inf
     else:
         mass = 1.0 - p_lo - q_hi
+        coarsening = 1.0
     if not mass >= 1e-290:  # keeps every tail probability a normal float64
         raise ValueError(f"the interval [a, b] = [{a}, {b}] has probability below 1e-290 under "
                          f"normal(mean={mean}, std={std}): move it closer to the mean")
-    return codes.TRUNC_NORMAL, [mean, std, a, b, p_lo, q_hi, mass]
+    if dtype != np.float64 and mass >= _F32_MIN_MASS and coarsening <= _F32_MAX_COARSENING:
+        return codes.TRUNC_NORMAL_F32, [float(np.float32(v)) for v in (
+            mean, std, lo, hi, p_lo, q_hi)] + _two_f32(mass) + _two_f32(p_lo - 0.5)
+    return codes.TRUNC_NORMAL, [mean, std, lo, hi, p_lo, q_hi, mass]

@@ -140,7 +140,7 @@ def _trunc_normal(req, mean, std, a, b):
     b = check_number(b, "b", finite=False)
     if not a < b:
         raise ValueError(f"trunc_normal needs a < b, got a={a!r}, b={b!r}")
-    return req.fill(_plans.trunc_normal(mean, std, a, b))
+    return req.fill(_plans.trunc_normal(mean, std, a, b, req.dtype))
 
 
 def trunc_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, dtype="float32", seed=None,
@@ -154,10 +154,24 @@ def trunc_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, dtype="float32", se
               \\alpha = \\tfrac{{a - \\text{{mean}}}}{{\\text{{std}}}},\\
               \\beta = \\tfrac{{b - \\text{{mean}}}}{{\\text{{std}}}}
 
-    The quantile (Wichura's AS 241) is taken from whichever tail probability is smaller, both
-    kept exact, so intervals far in a tail (``a = 6 * std``) and tiny ``std`` are sampled
-    correctly. The quantile is computed in float64 and clamped to ``[a, b]``; the generated
-    value is that rounded to float32 (float64 output: kept), then rounded once into ``dtype``.
+    The quantile is taken from whichever tail probability is smaller, both kept exact, so
+    intervals far in a tail (``a = 8 * std``) and tiny ``std`` are sampled correctly.
+
+    - float64 output: Wichura's AS 241 in float64 (about 1e-16 relative), from a 53-bit ``u``.
+    - float32, float16 and bfloat16 output: AS 241's single-precision form (PPND7) in float32
+      arithmetic, from ``u = ((w >> 9) + 1/2) 2**-23``, with ``p - 1/2`` computed from
+      two-float constants so that values near the mean are as exact as the others. Every
+      value is within 7 units in the last place (float32) of ``mean + std`` times the exact
+      quantile of its ``u`` (tested over all 2**23 uniforms on a set of intervals, worst case
+      measured 6.3). Intervals of probability below 2**-100, or narrow ones far in a tail,
+      use the float64 sampler instead, rounded to float32.
+
+    Every value lies in ``[a, b]`` after rounding into ``dtype``: it is clamped to the bounds
+    rounded inward into ``dtype`` (when ``[a, b]`` holds no value of ``dtype``, every value is
+    the one nearest its midpoint), then float32 values are rounded once into ``dtype``.
+
+    References: M. J. Wichura, "Algorithm AS 241: the percentage points of the normal
+    distribution", Applied Statistics 37 (1988).
 
     Parameters
     ----------
@@ -190,7 +204,8 @@ def _truncated_normal(req, stddev, lower, upper):
                          f"upper={upper!r}")
     if stddev == 0.0:
         return req.fill(_plans.constant(0.0, req.dtype))
-    return req.fill(_plans.trunc_normal(0.0, stddev, lower * stddev, upper * stddev))
+    return req.fill(_plans.trunc_normal(0.0, stddev, lower * stddev, upper * stddev,
+                                        req.dtype))
 
 
 def truncated_normal(shape, stddev=1e-2, lower=-2.0, upper=2.0, *, dtype="float32", seed=None,

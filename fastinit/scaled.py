@@ -44,7 +44,7 @@ def _fill(req, distribution, value):
         return req.fill(_plans.uniform(-value, value, req.dtype))
     if distribution == "normal":
         return req.fill(_plans.normal(0.0, value, req.dtype))
-    return req.fill(_plans.trunc_normal(0.0, value, -2.0 * value, 2.0 * value))
+    return req.fill(_plans.trunc_normal(0.0, value, -2.0 * value, 2.0 * value, req.dtype))
 
 
 def _fill_jax(req, scale, mode, distribution, axes, convention):

@@ -29,10 +29,14 @@ order or a thread count never changes a value.
   ``c = fl(2**-24 pi/4)``). The value is then ``fl(z std + mean)``, one rounding. The float32
   transform's polynomials run in fused multiply-adds (``philox.fma_f32``), so its bits are
   fixed on every target (since 0.3.0).
-- truncated normal (inverse CDF): element ``i`` uses its own draw, ``u = (w + 1/2) 2**-32``
-  (float64: ``((x >> 11) + 1/2) 2**-53``); the quantile is computed in float64 for every
-  output dtype, rounded to float32 for float32, float16 and bfloat16 outputs, then into the
-  output dtype.
+- truncated normal (inverse CDF): element ``i`` uses its own draw. float64 output: ``u =
+  ((x >> 11) + 1/2) 2**-53`` and AS 241 in float64. float32, float16 and bfloat16 outputs
+  (since 0.5.0): ``u = ((w >> 9) + 1/2) 2**-23`` and PPND7 in float32 arithmetic (its central
+  rational in ``p - 1/2`` for ``|p - 1/2| <= 0.425``, else its tail rationals in ``sqrt(-log
+  t)`` of the smaller tail probability ``t``), every multiply-add fused; intervals of
+  probability below 2**-100, or narrow ones far in a tail (``fastinit._plans``), take
+  ``u = (w + 1/2) 2**-32`` and AS 241 in float64, rounded to float32. Values are clamped to
+  the bounds rounded inward into the output dtype, then rounded into it.
 - complex64 and complex128: the target's real view, of shape ``(*shape, 2)`` (element ``i``'s
   real part at real index ``2i``, its imaginary part at ``2i + 1``), float32 and float64
   respectively, so the parts of one element are the two values of one Box-Muller pair. JAX's

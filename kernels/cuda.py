@@ -72,6 +72,7 @@ polar_f64 = _S["polar_f64"]
 open_uniform_pair_u32 = _S["open_uniform_pair_u32"]
 open_uniform_pair_u64 = _S["open_uniform_pair_u64"]
 truncated_normal = _S["truncated_normal"]
+truncated_normal_f32 = _S["truncated_normal_f32"]
 f32_to_bf16_bits = _S["f32_to_bf16_bits"]
 f32_to_f16_bits = _S["f32_to_f16_bits"]
 
@@ -280,6 +281,20 @@ def _trunc_normal4(b, s0, s1, k0, k1, params):
 
 
 @_device
+def _trunc_f32_value(w, params):
+    return truncated_normal_f32(w, f32(params[0]), f32(params[1]), f32(params[2]),
+                                f32(params[3]), f32(params[4]), f32(params[5]), f32(params[6]),
+                                f32(params[7]), f32(params[8]), f32(params[9]))
+
+
+@_device
+def _trunc_normal_f32_4(b, s0, s1, k0, k1, params):
+    x0, x1, x2, x3 = philox_block(b, s0, s1, k0, k1)
+    return (_trunc_f32_value(x0, params), _trunc_f32_value(x1, params),
+            _trunc_f32_value(x2, params), _trunc_f32_value(x3, params))
+
+
+@_device
 def _polar4(b, s0, s1, k0, k1, params):
     scale, rayleigh, c = f64(params[0]), params[1] != 0.0, f64(params[2])
     x0, x1, x2, x3 = philox_block(b, s0, s1, k0, k1)
@@ -293,6 +308,7 @@ fill_uniform_f32 = _kernel32(_uniform4)
 fill_normal_f32 = _kernel32(_normal4)
 fill_trunc_normal_f32 = _kernel32(_trunc_normal4)
 fill_polar_f32 = _kernel32(_polar4)
+fill_trunc_normal_f32_f32 = _kernel32(_trunc_normal_f32_4)
 
 
 @cuda.jit
@@ -400,12 +416,12 @@ fill_trunc_normal_f64 = _kernel64(_trunc_normal2)
 fill_polar_f64 = _kernel64(_polar2)
 
 
-# kernel by kind (``codes``: CONSTANT, UNIFORM, NORMAL, TRUNC_NORMAL, POLAR), float32 and
-# float64 output
+# kernel by kind (``codes``: CONSTANT, UNIFORM, NORMAL, TRUNC_NORMAL, POLAR, TRUNC_NORMAL_F32),
+# float32 and float64 output (float64 output has no float32 truncated normal)
 KERNELS_F32 = (fill_constant_f32, fill_uniform_f32, fill_normal_f32, fill_trunc_normal_f32,
-               fill_polar_f32)
+               fill_polar_f32, fill_trunc_normal_f32_f32)
 KERNELS_F64 = (fill_constant_f64, fill_uniform_f64, fill_normal_f64, fill_trunc_normal_f64,
-               fill_polar_f64)
+               fill_polar_f64, None)
 
 
 # --- sparse: the zeros of each column ------------------------------------------------------------

@@ -672,6 +672,110 @@ def truncated_normal(u, v, mean, std, lo, hi, p_lo, q_hi, mass):
     return trunc_from_quantile(normal_quantile_lower(pp), lower, mean, std, lo, hi)
 
 
+# --- the float32 truncated normal: AS 241's single-precision form (PPND7) in float32 ------------
+
+PPND7_CENTRAL_EDGE_F32 = f32(0.425)  # PPND7's central rational for |p - 1/2| <= 0.425
+PPND7_NEAR_LIMIT_F32 = f32(5.0)      # its near tail rational for r = sqrt(-log t) <= 5
+
+
+@scalar
+def trunc_uniforms_f32(w):
+    """``(u, 1 - u)`` in float32 with ``u = ((w >> 9) + 1/2) 2**-23``: both exact (24
+    significant bits at most), symmetric about 1/2, never 0 or 1."""
+    k = f32(u32(w) >> u32(9))
+    u = fma_f32(k, f32(2.0**-23), f32(2.0**-24))
+    return u, f32(1.0) - u
+
+
+@scalar
+def trunc_centred_f32(u, mass, mass2, c_lo, c_lo2):
+    """``p - 1/2`` of a draw, ``p = Phi(alpha) + u mass`` its lower tail probability, from the
+    constants as sums of two float32 (``mass + mass2``; ``c_lo + c_lo2 = Phi(alpha) - 1/2``):
+    it keeps its relative precision where it crosses zero, so the values near the mean of any
+    interval are as exact as the others."""
+    return fma_f32(u, mass, c_lo) + fma_f32(u, mass2, c_lo2)
+
+
+@scalar
+def trunc_tail_prob_f32(u, v, lower, p_lo, q_hi, mass):
+    """The smaller tail probability of a draw: ``p = Phi(alpha) + u mass`` when ``lower``,
+    else ``q = Phi(-beta) + v mass`` (each exact but for one rounding, however small)."""
+    return fma_f32(u, mass, p_lo) if lower else fma_f32(v, mass, q_hi)
+
+
+@scalar
+def ppnd7_central_f32(centred):
+    """``Phi^-1(1/2 + centred)`` for ``|centred| <= 0.425`` in float32: the central rational of
+    PPND7 (Wichura 1988, AS 241's single-precision form), odd in ``centred``, in fused
+    multiply-adds."""
+    r = fma_f32(-centred, centred, f32(0.180625))
+    num = fma_f32(f32(59.109374720), r, f32(159.29113202))
+    num = fma_f32(num, r, f32(50.434271938))
+    num = fma_f32(num, r, f32(3.3871327179))
+    den = fma_f32(f32(67.187563600), r, f32(78.757757664))
+    den = fma_f32(den, r, f32(17.895169469))
+    den = fma_f32(den, r, f32(1.0))
+    return centred * num / den
+
+
+@scalar
+def ppnd7_tail_r_f32(t):
+    """``r = sqrt(-log t)``, the variable of PPND7's tails, in float32 (``t`` a normal
+    float32 below 1/2)."""
+    return f32(math.sqrt(-log_f32(t)))
+
+
+@scalar
+def ppnd7_tail_f32(r, near):
+    """``Phi^-1(t)`` for a small ``t`` from ``r = sqrt(-log t)``: PPND7's (Wichura 1988, AS
+    241's single-precision form) near (``r <= 5``) or far rational, chosen by ``near``, as one
+    Horner pass over selected coefficients."""
+    s = r - (f32(1.6) if near else f32(5.0))
+    num = f32(0.17023821103) if near else f32(0.017337203997)
+    num = fma_f32(num, s, f32(1.3067284816) if near else f32(0.42868294337))
+    num = fma_f32(num, s, f32(2.7568153900) if near else f32(3.0812263860))
+    num = fma_f32(num, s, f32(1.4234372777) if near else f32(6.6579051150))
+    den = f32(0.12021132975) if near else f32(0.012258202635)
+    den = fma_f32(den, s, f32(0.73700164250) if near else f32(0.24197894225))
+    den = fma_f32(den, s, f32(1.0))
+    return -(num / den)
+
+
+@scalar
+def trunc_value_f32(z, mean, std, lo, hi):
+    """``mean + std z`` in one rounding, clamped to ``[lo, hi]`` (the bounds rounded inward into
+    the output dtype) by two selects, whose result, signed zeros included, is the same on
+    every target."""
+    x = fma_f32(std, z, mean)
+    x = lo if x < lo else x
+    return hi if x > hi else x
+
+
+@scalar
+def trunc_tail_z_f32(u, v, centred, p_lo, q_hi, mass):
+    """PPND7's tail quantile of a draw from its smaller tail probability, negated for the
+    upper tail."""
+    lower = centred <= f32(0.0)
+    r = ppnd7_tail_r_f32(trunc_tail_prob_f32(u, v, lower, p_lo, q_hi, mass))
+    z = ppnd7_tail_f32(r, r <= PPND7_NEAR_LIMIT_F32)
+    return z if lower else -z
+
+
+@scalar
+def truncated_normal_f32(w, mean, std, lo, hi, p_lo, q_hi, mass, mass2, c_lo, c_lo2):
+    """A normal(mean, std) truncated to ``[lo, hi]`` from the word ``w``, by inverse CDF in
+    float32: PPND7's central rational for ``|p - 1/2| <= 0.425``, its tail rationals from the
+    smaller tail probability beyond (down to the smallest normal float32). Both branches are
+    evaluated and one selected: what a GPU thread does; the CPU driver runs the central branch
+    for every draw and the tail branch for those that need it, with the same bits."""
+    u, v = trunc_uniforms_f32(w)
+    centred = trunc_centred_f32(u, mass, mass2, c_lo, c_lo2)
+    central = ppnd7_central_f32(centred)
+    tail = trunc_tail_z_f32(u, v, centred, p_lo, q_hi, mass)
+    z = central if abs(centred) <= PPND7_CENTRAL_EDGE_F32 else tail
+    return trunc_value_f32(z, mean, std, lo, hi)
+
+
 @scalar
 def open_uniform_pair_u32(w):
     """``(u, 1 - u)`` in float64 with ``u = (w + 1/2) * 2**-32``, both exact.

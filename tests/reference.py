@@ -476,19 +476,21 @@ def trunc_params(mean, std, a, b):
     return p_lo, q_hi, mass
 
 
-def trunc_value(u, v, mean, std, a, b, params):
+def trunc_value(u, v, mean, std, lo, hi, params):
     p_lo, q_hi, mass = params
     p = fma64(u, mass, p_lo)
     q = fma64(v, mass, q_hi)
     z = ppnd16_lower(p) if p <= q else -ppnd16_lower(q)
-    return min(max(fma64(std, z, mean), a), b)
+    return min(max(fma64(std, z, mean), lo), hi)
 
 
-def trunc_normal_f64(shape, mean, std, a, b, bits64, seed, stream=0, region=None):
-    """The float64 values (before any rounding) from 32-bit (``bits64=False``) or 64-bit draws."""
+def trunc_normal_f64(shape, mean, std, a, b, bits64, seed, stream=0, region=None, clamp=None):
+    """The float64 values (before any rounding) from 32-bit (``bits64=False``) or 64-bit draws,
+    clamped to ``[a, b]`` (or to ``clamp``)."""
     idx = flat_indices(shape, region)
+    lo, hi = (a, b) if clamp is None else clamp
     if std == 0.0:
-        return np.full(idx.shape, min(max(mean, a), b))
+        return np.full(idx.shape, min(max(mean, lo), hi))
     params = trunc_params(mean, std, a, b)
     out = np.empty(idx.shape, np.float64)
     if bits64:
@@ -497,23 +499,109 @@ def trunc_normal_f64(shape, mean, std, a, b, bits64, seed, stream=0, region=None
             kk = int(k[j])
             u = (float(kk) + 0.5) * 2.0**-53
             v = (float(2**53 - 1 - kk) + 0.5) * 2.0**-53
-            out[j] = trunc_value(u, v, mean, std, a, b, params)
+            out[j] = trunc_value(u, v, mean, std, lo, hi, params)
     else:
         w = words32(idx, seed, stream)
         for j in np.ndindex(idx.shape):
             ww = int(w[j])
             u = (float(ww) + 0.5) * 2.0**-32
             v = (float(2**32 - 1 - ww) + 0.5) * 2.0**-32
-            out[j] = trunc_value(u, v, mean, std, a, b, params)
+            out[j] = trunc_value(u, v, mean, std, lo, hi, params)
     return out
 
 
+def inward_bounds(a, b, dtype):
+    """The smallest value of ``dtype`` >= ``a`` and the largest <= ``b`` (both the value nearest
+    the midpoint when none lies in ``[a, b]``)."""
+    lo, hi = np.array(a).astype(dtype), np.array(b).astype(dtype)
+    if float(lo) < a:
+        lo = np.nextafter(lo, np.array(np.inf, dtype))
+    if float(hi) > b:
+        hi = np.nextafter(hi, np.array(-np.inf, dtype))
+    if float(lo) > float(hi):
+        lo = hi = np.array(a / 2 + b / 2).astype(dtype)
+    return float(lo), float(hi)
+
+
+def _two_f32(x):
+    hi = F32(x)
+    return hi, F32(x - float(hi))
+
+
+def _horner_f32(coef, x):
+    """``coef[0] x**n + ... + coef[n]`` by Horner's rule in fused multiply-adds (float32)."""
+    r = np.full_like(x, F32(coef[0]))
+    for c in coef[1:]:
+        r = fma_f32(r, x, F32(c))
+    return r
+
+
+PPND7_A = (59.109374720, 159.29113202, 50.434271938, 3.3871327179)
+PPND7_B = (67.187563600, 78.757757664, 17.895169469, 1.0)
+PPND7_C = (0.17023821103, 1.3067284816, 2.7568153900, 1.4234372777)
+PPND7_D = (0.12021132975, 0.73700164250, 1.0)
+PPND7_E = (0.017337203997, 0.42868294337, 3.0812263860, 6.6579051150)
+PPND7_F = (0.012258202635, 0.24197894225, 1.0)
+
+
+def trunc_f32_uses_float32(mean, std, a, b):
+    """Whether a float32/16-bit truncated normal takes the float32 path: interval probability
+    >= 2**-100 and its draws' tail probabilities at most 2**6 coarser than the uniforms'."""
+    p_lo, q_hi, mass = trunc_params(mean, std, a, b)
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    if beta <= 0.0:
+        coarsening = (p_lo + mass) / mass if mass > 0 else math.inf
+    elif alpha >= 0.0:
+        coarsening = (q_hi + mass) / mass if mass > 0 else math.inf
+    else:
+        coarsening = 1.0
+    return mass >= 2.0**-100 and coarsening <= 2.0**6
+
+
+def trunc_normal_f32_values(w, mean, std, a, b, lo, hi):
+    """The float32 truncated normal of the words ``w``: PPND7 in float32 arithmetic (every
+    multiply-add fused), ``p - 1/2`` from two-float constants, the tail from the smaller
+    tail probability, clamped to ``[lo, hi]``."""
+    p_lo, q_hi, mass = trunc_params(mean, std, a, b)
+    m1, m2 = _two_f32(mass)
+    c1, c2 = _two_f32(p_lo - 0.5)
+    k = (np.asarray(w, np.uint32) >> np.uint32(9)).astype(np.float64)
+    u = ((k + 0.5) * 2.0**-23).astype(F32)  # exact
+    v = F32(1.0) - u
+    c = fma_f32(u, m1, c1) + fma_f32(u, m2, c2)
+    r = fma_f32(-c, c, F32(0.180625))
+    central = c * _horner_f32(PPND7_A, r) / _horner_f32(PPND7_B, r)
+    lower = c <= 0
+    t = np.where(lower, fma_f32(u, m1, F32(p_lo)), fma_f32(v, m1, F32(q_hi)))
+    rr = np.sqrt(-log_f32_ref(t))
+    near = rr <= F32(5.0)
+    s = np.where(near, rr - F32(1.6), rr - F32(5.0))
+    num = np.where(near, _horner_f32(PPND7_C, s), _horner_f32(PPND7_E, s))
+    den = np.where(near, _horner_f32(PPND7_D, s), _horner_f32(PPND7_F, s))
+    tail = -(num / den)
+    tail = np.where(lower, tail, -tail)
+    z = np.where(np.abs(c) <= F32(0.425), central, tail)
+    x = fma_f32(F32(std), z, F32(mean))
+    x = np.where(x < F32(lo), F32(lo), x)
+    return np.where(x > F32(hi), F32(hi), x)
+
+
 def trunc_normal_ref(shape, mean, std, a, b, dtype, seed, stream=0, region=None):
-    """float64 output from 64-bit draws; otherwise float64 from 32-bit draws, to float32, to dtype."""
+    """float64 output: AS 241 in float64 from 64-bit draws. Other dtypes: the float32 path
+    (PPND7) where the interval allows it, else AS 241 in float64 from 32-bit draws rounded to
+    float32; clamped to the bounds rounded inward into ``dtype``, then rounded into it."""
     dtype = np.dtype(dtype)
     if dtype == np.float64:
         return trunc_normal_f64(shape, mean, std, a, b, True, seed, stream, region)
-    x = trunc_normal_f64(shape, mean, std, a, b, False, seed, stream, region).astype(F32)
+    lo, hi = inward_bounds(a, b, dtype)
+    idx = flat_indices(shape, region)
+    if std == 0.0:
+        return round_to(np.full(idx.shape, F32(min(max(mean, lo), hi))), dtype)
+    if trunc_f32_uses_float32(mean, std, a, b):
+        x = trunc_normal_f32_values(words32(idx, seed, stream), mean, std, a, b, lo, hi)
+    else:
+        x = trunc_normal_f64(shape, mean, std, a, b, False, seed, stream, region,
+                             clamp=(lo, hi)).astype(F32)
     return round_to(x, dtype)
 
 

@@ -147,7 +147,8 @@ def fill(dev, gshape, bounds, plan, key, stream):
         return
     from ..kernels import cuda as kernels
     kind, params = plan
-    params = tuple(float(p) for p in params) + (0.0,) * (7 - len(params))
+    # padded to one length: one kernel signature for every kind
+    params = tuple(float(p) for p in params) + (0.0,) * (10 - len(params))
     low, span, base, ostride, rshape, rstart, gstride = layout(
         dev.shape, dev.strides, gshape, bounds)
     flat = _flat_view(dev, low, span)

@@ -248,10 +248,14 @@ def test_constant_bits(dtype, value):
 def test_16bit_outputs_are_rounded_float32(dtype):
     shape, region = (3, 4097), (slice(0, 3), slice(1, 4096))
     kw = dict(seed=4, stream=8, region=region)
-    for f, args in [(fi.normal, (0.0, 0.02)), (fi.normal, (1.0, 3.0)), (fi.trunc_normal, (0.0, 0.5, -1.0, 1.0)),
-                    (fi.truncated_normal, (0.1, -2.0, 2.0)), (fi.uniform, (-0.5, 0.5))]:
+    for f, args, bounds in [(fi.normal, (0.0, 0.02), None), (fi.normal, (1.0, 3.0), None),
+                            (fi.trunc_normal, (0.0, 0.5, -1.0, 1.0), (-1.0, 1.0)),
+                            (fi.truncated_normal, (0.1, -2.0, 2.0), (-0.2, 0.2)),
+                            (fi.uniform, (-0.5, 0.5), None)]:
         a32 = f(shape, *args, dtype="float32", **kw)
         a16 = f(shape, *args, dtype=dtype, **kw)
+        if bounds is not None:  # clamped to the bounds rounded inward into dtype, then rounded
+            a32 = np.clip(a32, *R.inward_bounds(*bounds, dtype)).astype(np.float32)
         if f is fi.uniform:  # float32 values whose rounding reaches high become low
             top = a32.astype(dtype).astype(np.float64) >= args[1]
             assert np.all(a16[top] == np.array(np.float32(args[0])).astype(dtype))

@@ -12,6 +12,8 @@ from scipy import stats
 
 import fastinit as fi
 
+from .. import reference as R
+
 N = 1 << 17       # 131072 samples per KS test
 P_MIN = 1e-3      # fixed seeds: a correct sampler passes all of these with room to spare
 BF16 = ml_dtypes.bfloat16
@@ -63,6 +65,11 @@ TRUNC_CASES = [
     (1.0, 0.02, 0.99, 1.05),        # small sigma, asymmetric
     (0.0, 1e-4, -2e-4, 2e-4),       # tiny sigma
     (3.0, 2.0, -1.0, 13.0),         # a = -2 sigma, b = +5 sigma
+    (0.0, 1.0, 2.0, 3.0),           # one-sided tail interval
+    (0.0, 1.0, 0.0, 3.0),           # from the mean
+    (0.0, 1.0, -6.0, 6.0),          # wide: the float32 tail rationals at work
+    (0.0, 1.0, 8.0, 8.5),           # far out (float32 path)
+    (0.0, 1.0, -30.0, -29.9),       # beyond float32 probabilities (float64 path)
 ]
 
 
@@ -90,6 +97,22 @@ def test_truncated_normal_is_trunc_normal_in_stddev_units():
         np.testing.assert_array_equal(
             fi.truncated_normal((1000,), 0.5, -1.0, 3.0, dtype=dtype, seed=3),
             fi.trunc_normal((1000,), 0.0, 0.5, -0.5, 1.5, dtype=dtype, seed=3))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("a, b", [(2.0, 3.0), (0.0, 3.0), (-6.0, 6.0), (8.0, 8.5),
+                                  (-1e-10, 3e-10)])
+def test_trunc_normal_moments_match_scipy(dtype, a, b):
+    """Mean and variance on the hard intervals, within 6 standard errors of SciPy's
+    ``truncnorm`` (float32 and bfloat16: the law survives the rounding)."""
+    std = 1e-10 if b < 1e-9 else 1.0
+    x = fi.trunc_normal((N,), 0.0, std, a, b, dtype=dtype, seed=12).astype(np.float64)
+    law = stats.truncnorm(a / std, b / std, scale=std)
+    se_mean = law.std() / math.sqrt(N)
+    assert abs(x.mean() - law.mean()) < 6 * se_mean + (0.004 * std if dtype == "bfloat16" else 0)
+    se_var = law.var() * math.sqrt(2.0 / N) * 2  # (excess kurtosis of these laws: at most 0)
+    tol = 6 * se_var + (0.01 * law.var() if dtype == "bfloat16" else 0)
+    assert abs(x.var() - law.var()) < tol
 
 
 def test_trunc_normal_far_tail_mean():
@@ -292,15 +315,33 @@ NON_UNIFORM = [
 ]
 
 
+def _jax_bound(variance):
+    """2 standard deviations of JAX's truncated variance scaling, as the plan computes them."""
+    return 2.0 * (math.sqrt(variance) / 0.87962566103423978)
+
+
+# the truncated ones' bounds: a value whose rounding would leave them is the bound rounded inward
+TRUNC_BOUNDS = {"trunc_normal": (-0.2, 0.9), "trunc_normal_tail": (5.0, 6.0),
+                "truncated_normal": (-0.04, 0.04),
+                "glorot_normal_jax": (-_jax_bound(1.0 / 216.0), _jax_bound(1.0 / 216.0)),
+                "lecun_normal_jax": (-_jax_bound(1.0 / 64.0), _jax_bound(1.0 / 64.0))}
+
+
 @pytest.mark.parametrize("name,make", NON_UNIFORM, ids=[c[0] for c in NON_UNIFORM])
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_half_outputs_are_rounded_float32(name, make, dtype):
     dt = np.dtype(BF16 if dtype == "bfloat16" else dtype)
+    a32 = make("float32")
+    if name in TRUNC_BOUNDS:  # clamped to the bounds rounded inward, then rounded
+        a32 = np.clip(a32, *R.inward_bounds(*TRUNC_BOUNDS[name], dt)).astype(np.float32)
     with np.errstate(over="ignore"):
-        expected = make("float32").astype(dt)
+        expected = a32.astype(dt)
     got = make(dtype)
     assert got.dtype == dt
     np.testing.assert_array_equal(got.view(np.uint16), expected.view(np.uint16))
+    if name in TRUNC_BOUNDS:
+        lo, hi = TRUNC_BOUNDS[name]
+        assert lo <= got.astype(np.float64).min() and got.astype(np.float64).max() <= hi
 
 
 UNIFORM_FAMILY = [
