@@ -139,7 +139,7 @@ class ComputeFloor:
     the write floor of ``Headline`` it says whether a family is bound by memory or by
     arithmetic (README, "Measured on the development machine")."""
 
-    params = [["philox", "uniform", "normal", "trunc_normal"]]
+    params = [["philox", "uniform", "normal", "trunc_normal", "trunc_normal (float64 path)"]]
     param_names = ["kernel"]
     unit = "ns/element"
     repeats = 7
@@ -147,9 +147,13 @@ class ComputeFloor:
 
     def setup(self, kernel):
         from fastinit import _plans
-        plans = {"philox": (-1, [0.0]), "uniform": _plans.uniform(-0.1, 0.1, np.float32),
+        f32, f64 = np.dtype(np.float32), np.dtype(np.float64)
+        plans = {"philox": (-1, [0.0]), "uniform": _plans.uniform(-0.1, 0.1, f32),
                  "normal": _plans.normal(0.0, 0.02),
-                 "trunc_normal": _plans.trunc_normal(0.0, 1.0, -2.0, 2.0)}
+                 "trunc_normal": _plans.trunc_normal(0.0, 1.0, -2.0, 2.0, f32),
+                 # the quantile in float64, as far-tail intervals take it: its block function
+                 # on a float32 tile
+                 "trunc_normal (float64 path)": _plans.trunc_normal(0.0, 1.0, -2.0, 2.0, f64)}
         kind, params = plans[kernel]
         self.args = (kind, np.asarray(params, np.float64), np.empty(4096, np.float32))
         _repeat_blocks(*self.args, 1)  # compile (or load from the cache)
@@ -157,6 +161,54 @@ class ComputeFloor:
     def track_one_core_in_cache(self, kernel):
         return ns_per_element(lambda: _repeat_blocks(*self.args, self.REPS),
                               self.REPS * self.args[2].size, self.repeats)
+
+
+class TruncNormal:
+    """The truncated normal in place at 16384 x 16384, float32 and bfloat16, cut at two
+    standard deviations (``std=0.02, a=-0.04, b=0.04``), side by side with the write floor,
+    fastinit's normal, torch's ``trunc_normal_`` and JAX's ``truncated_normal`` (allocating,
+    jitted: JAX has no in-place form)."""
+
+    params = [["fastinit.trunc_normal_", "fastinit.normal_", "write floor",
+               "torch.trunc_normal_", "jax.random.truncated_normal"], ["float32", "bfloat16"]]
+    param_names = ["fill", "dtype"]
+    unit = "ns/element"
+    repeats = 5
+    rounds = 1
+    timeout = 900
+
+    def setup(self, fill, dtype):
+        dt = DTYPES[dtype]
+        self.buf = touched(HEADLINE, dt)
+        std, a, b = _peers.STD, _peers.TRUNC_A, _peers.TRUNC_B
+        if fill == "fastinit.trunc_normal_":
+            self.fn = lambda: fi.trunc_normal_(self.buf, std=std, a=a, b=b, seed=0)
+        elif fill == "fastinit.normal_":
+            self.fn = lambda: fi.normal_(self.buf, std=std, seed=0)
+        elif fill == "write floor":
+            self.fn = lambda: write_floor(self.buf)
+        elif fill == "torch.trunc_normal_":
+            self.fn = _peers.torch_fill(require_torch(), "trunc_normal", self.buf)
+        else:
+            self.fn = _jax_truncated_normal(dtype, std, a, b)
+        self.fn()  # warm-up: JIT, thread pools, the peers' first calls
+
+    def track_fill(self, fill, dtype):
+        return ns_per_element(self.fn, self.buf.size, self.repeats)
+
+
+def _jax_truncated_normal(dtype, std, a, b):
+    """JAX's truncated normal of the headline shape, jitted, on the CPU (NotImplementedError
+    when JAX is not installed)."""
+    try:
+        import jax
+    except ImportError:
+        raise NotImplementedError("jax is not installed") from None
+    import jax.numpy as jnp
+    draw = jax.jit(lambda key: std * jax.random.truncated_normal(
+        key, a / std, b / std, HEADLINE, getattr(jnp, dtype)))
+    key = jax.random.key(0)
+    return lambda: draw(key).block_until_ready()
 
 
 class HeadlineAllocating:
