@@ -9,6 +9,10 @@
     measured side by side in one run.
 ``fastinit info``
     Versions, Numba's threading layer and thread count, and whether CUDA is usable (and why not).
+``fastinit hf-checkpoint``
+    A Hugging Face checkpoint directory (``save_pretrained``'s layout) equal to
+    ``fastinit.transformers.from_config(CONFIG, seed=N, dtype=D)``, written tensor group by
+    group in bounded memory without building the model, atomically.
 
 Bad arguments give one line on stderr and exit code 2, never a traceback.
 """
@@ -648,6 +652,16 @@ def cmd_bench(args, extra):
     return 0
 
 
+def cmd_hf_checkpoint(args, extra):
+    from .transformers import _cli as hf_cli
+    try:
+        return hf_cli.run(args, _progress_bar)
+    except hf_cli.BadInput as e:
+        raise UsageError(f"fastinit hf-checkpoint: error: {e}") from None
+    except ImportError as e:
+        raise UsageError(f"fastinit hf-checkpoint: error: {e}") from None
+
+
 def cmd_info(args, extra):
     from . import _info
     _info.report()
@@ -659,7 +673,8 @@ def cmd_info(args, extra):
 def build_parser():
     parser = _Parser(prog="fastinit", allow_abbrev=False,
                      description="Fast, reproducible neural-network weight initialization.")
-    sub = parser.add_subparsers(dest="command", metavar="{generate,bench,info}",
+    sub = parser.add_subparsers(dest="command",
+                                metavar="{generate,bench,info,hf-checkpoint}",
                                 parser_class=_Parser)
     sub.required = True
 
@@ -706,6 +721,15 @@ def build_parser():
     i = sub.add_parser("info", allow_abbrev=False,
                        help="versions, threading layer, threads, CUDA")
     i.set_defaults(run=cmd_info)
+
+    from .transformers import _cli as hf_cli  # imports neither torch nor transformers
+    h = sub.add_parser("hf-checkpoint", allow_abbrev=False,
+                       help="a transformers checkpoint directory, without building the model",
+                       description="Write the directory save_pretrained writes for "
+                                   "fastinit.transformers.from_config(CONFIG, seed=N, dtype=D), "
+                                   "tensor group by group in bounded memory, atomically.")
+    hf_cli.add_arguments(h, _seed_arg)
+    h.set_defaults(run=cmd_hf_checkpoint)
     return parser
 
 

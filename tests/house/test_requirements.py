@@ -33,8 +33,9 @@ def test_floor_is_the_one_pyproject_declares():
 
 # floors the minimum-versions pass cannot install: torch (its one build here is the newest, for
 # Python 3.11; the floor declared is the version the main job tests), the GPU extras (no GPU),
-# and the benchmark tools
-NOT_PINNED = {"torch", "cupy-cuda12x", "cupy-cuda13x", "numba-cuda", "nvidia-cuda-nvcc", "asv"}
+# the benchmark tools, and Keras and transformers (their tests need torch or a Keras backend)
+NOT_PINNED = {"torch", "cupy-cuda12x", "cupy-cuda13x", "numba-cuda", "nvidia-cuda-nvcc", "asv",
+              "keras", "transformers"}
 
 
 def _floors():
