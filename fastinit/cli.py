@@ -459,6 +459,8 @@ def cmd_generate(args, extra):
         return 0
     output, budget = _check_output(args)
     jobs = _generate_jobs(args, extra, output)
+    if not args.quiet:
+        announce_compile()
     _sweep_partials(output, args.quiet)
     seconds = _write_output(output, jobs, budget, args)
     if not args.quiet:
@@ -648,8 +650,19 @@ def cmd_bench(args, extra):
                              f"(one of: {', '.join(_bench.CASES)})")
     if args.repeat < 1:
         raise UsageError(f"fastinit bench: error: --repeat must be >= 1, got {args.repeat}")
+    announce_compile()
     _bench.run(sizes, args.dtype, inits, args.repeat, torch=not args.no_torch)
     return 0
+
+
+def announce_compile(file=None):
+    """One line on stderr when the kernels are not compiled yet (a machine's first run): the
+    first calls then take about a minute, which would otherwise pass in silence."""
+    from .kernels import cache
+    if not cache.compiled():
+        where = ", ".join(cache.locations()) or "Numba's cache directory"
+        print(f"fastinit: compiling the kernels for this machine (once, about a minute; "
+              f"cached in {where})", file=sys.stderr if file is None else file, flush=True)
 
 
 def cmd_hf_checkpoint(args, extra):

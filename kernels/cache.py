@@ -52,6 +52,13 @@ def locations():
     return sorted(_locations)
 
 
+def compiled():
+    """Whether kernels of this source stamp are already on disk: False on a machine's first
+    run (and after an edit of this folder), when the first calls compile them."""
+    return any(entry.name.endswith(".nbi") for d in _locations if os.path.isdir(d)
+               for entry in os.scandir(d))
+
+
 def _tidy(root, current):
     """Mark ``current`` used now; remove all but the newest ``KEEP`` stamp directories of
     ``root`` and the loose cache files of the layout before them (once per process)."""

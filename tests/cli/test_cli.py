@@ -720,3 +720,26 @@ def test_parse_shape():
     assert cli.parse_shape("") == ()
     with pytest.raises(cli.UsageError):
         cli.parse_shape("3x-1")
+
+
+# --- first contact: a machine's first run says that it compiles -----------------------------
+
+def test_first_run_announces_the_compile(monkeypatch, tmp_path, capsys):
+    from fastinit import cli
+    from fastinit.kernels import cache
+    monkeypatch.setattr(cache, "_locations", {str(tmp_path)})
+    assert not cache.compiled()  # an empty cache directory: the kernels will compile
+    cli.announce_compile()
+    err = capsys.readouterr().err
+    assert "compiling the kernels" in err and str(tmp_path) in err
+    (tmp_path / "cpu.fill_f32-401.py311.nbi").write_bytes(b"")
+    assert cache.compiled()
+    cli.announce_compile()
+    assert capsys.readouterr().err == ""
+
+
+def test_this_process_kernels_are_cached_somewhere():
+    import fastinit as fi
+    from fastinit.kernels import cache
+    fi.normal((8,), seed=0)
+    assert cache.locations() and cache.compiled()
