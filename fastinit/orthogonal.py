@@ -73,8 +73,6 @@ def _resolve(shape, gain, method, convention, column_axis, name="gain"):
     axis (None for torch's flattening)."""
     if len(shape) < 2:
         raise ValueError(f"orthogonal needs a shape with at least 2 dimensions, got {shape}")
-    if 0 in shape:
-        raise ValueError(f"orthogonal needs a shape without zero-size dimensions, got {shape}")
     gain = check_number(gain, name)
     method = DEFAULT_METHOD if method is None else check_choice(method, "method", METHODS)
     check_choice(convention, "convention", CONVENTIONS)
@@ -84,6 +82,8 @@ def _resolve(shape, gain, method, convention, column_axis, name="gain"):
 
 def _orthogonal(req, gain, method, convention, column_axis, nb=None):
     gain, method, col = _resolve(req.shape, gain, method, convention, column_axis)
+    if req.empty:  # a zero-element tensor: a no-op (torch and JAX return it as it is)
+        return req.out
     return req.orthogonal(gain, method, col, nb)
 
 
@@ -106,7 +106,7 @@ def orthogonal(shape, gain=1.0, *, method=None, convention="torch", column_axis=
     Parameters
     ----------
     shape : tuple of int
-        At least 2 dimensions, none of them zero.
+        At least 2 dimensions; a zero-size shape gives an empty array (a no-op in place).
     gain : float
         Finite.
     {common}
@@ -152,9 +152,8 @@ def _delta(req, scale, column_axis, method):
         raise ValueError(f"delta_orthogonal needs fan_in <= fan_out (shape[-2] <= shape[-1]), "
                          f"got shape {shape}")
     gain, method, col = _resolve(shape[-2:], scale, method, "jax", column_axis, name="scale")
-    if 0 in shape:
-        raise ValueError(f"delta_orthogonal needs a shape without zero-size dimensions, "
-                         f"got {shape}")
+    if req.empty:  # a zero-element tensor: a no-op
+        return req.out
     return req.delta(gain, method, col, tuple((k - 1) // 2 for k in shape[:-2]))
 
 
@@ -172,7 +171,7 @@ def delta_orthogonal(shape, scale=1.0, column_axis=-1, *, method=None, dtype="fl
     Parameters
     ----------
     shape : tuple of int
-        3, 4 or 5 dimensions ``(*spatial, in, out)`` with ``in <= out``, none of them zero.
+        3, 4 or 5 dimensions ``(*spatial, in, out)`` with ``in <= out`` (zero-size: empty).
     scale : float
         Finite.
     column_axis : int
