@@ -8,7 +8,7 @@ import sys
 
 import fastinit as fi
 
-FORBIDDEN = ["numba.cuda", "cupy", "torch", "jax", "dask"]
+FORBIDDEN = ["numba.cuda", "cupy", "torch", "jax", "dask", "keras", "transformers"]
 
 
 def _run(code, **env):
