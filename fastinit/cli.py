@@ -9,6 +9,9 @@
     measured side by side in one run.
 ``fastinit info``
     Versions, Numba's threading layer and thread count, and whether CUDA is usable (and why not).
+``fastinit selftest``
+    Proves this installation right and fast: the checks of ``fastinit.selftest`` (``--gpu``
+    adds the GPU's), one line each; exit code 1 when one fails.
 ``fastinit hf-checkpoint``
     A Hugging Face checkpoint directory (``save_pretrained``'s layout) equal to
     ``fastinit.transformers.from_config(CONFIG, seed=N, dtype=D)``, written tensor group by
@@ -675,6 +678,14 @@ def cmd_hf_checkpoint(args, extra):
         raise UsageError(f"fastinit hf-checkpoint: error: {e}") from None
 
 
+def cmd_selftest(args, extra):
+    from . import selftest
+    try:
+        return selftest.run(quick=args.quick, gpu=args.gpu, json_path=args.json)
+    except selftest.BadUsage as e:
+        raise UsageError(f"fastinit selftest: error: {e}") from None
+
+
 def cmd_info(args, extra):
     from . import _info
     _info.report()
@@ -687,7 +698,7 @@ def build_parser():
     parser = _Parser(prog="fastinit", allow_abbrev=False,
                      description="Fast, reproducible neural-network weight initialization.")
     sub = parser.add_subparsers(dest="command",
-                                metavar="{generate,bench,info,hf-checkpoint}",
+                                metavar="{generate,bench,info,selftest,hf-checkpoint}",
                                 parser_class=_Parser)
     sub.required = True
 
@@ -734,6 +745,17 @@ def build_parser():
     i = sub.add_parser("info", allow_abbrev=False,
                        help="versions, threading layer, threads, CUDA")
     i.set_defaults(run=cmd_info)
+
+    t = sub.add_parser("selftest", allow_abbrev=False,
+                       help="prove this installation right and fast (CPU; --gpu: and GPU)",
+                       description="Check the kernels on this machine against the slow "
+                                   "reference, the known values and the statistics, and "
+                                   "measure their speed against peers: one line per check.")
+    t.add_argument("--gpu", action="store_true",
+                   help="also the GPU battery (exit code 2 when there is no CUDA device)")
+    t.add_argument("--quick", action="store_true", help="smaller sizes, fewer dtypes")
+    t.add_argument("--json", metavar="FILE", help="write a report of every check (atomically)")
+    t.set_defaults(run=cmd_selftest)
 
     from .transformers import _cli as hf_cli  # imports neither torch nor transformers
     h = sub.add_parser("hf-checkpoint", allow_abbrev=False,

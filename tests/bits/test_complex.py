@@ -13,7 +13,7 @@ import pytest
 import fastinit as fi
 
 from ..helpers import assert_same_bits
-from ..reference import polar_ref, sparse_zeros_ref, words32
+from ..reference import polar_ref, sparse_zeros_ref
 
 COMPLEX = {"complex64": np.float32, "complex128": np.float64}
 SHAPE = (37, 23)
@@ -112,38 +112,14 @@ def test_constants_eye_dirac(dtype):
 @pytest.mark.parametrize("dtype", COMPLEX)
 def test_sparse_zeros_whole_elements_by_words_past_the_values(dtype):
     """The values are the complex normal; the mask words start past the values' words (two
-    per element for complex64, four for complex128): the float reference with twice the
-    columns' words gives the pattern."""
+    per element for complex64, four for complex128)."""
     shape = (30, 8)
     got = fi.sparse(shape, 0.5, 0.1, dtype=dtype, seed=4, stream=1)
     values = fi.normal(shape, 0.0, 0.1, dtype=dtype, seed=4, stream=1)
     zero = got == 0
     assert (zero.sum(axis=0) == 15).all()
     assert_same_bits(got[~zero], values[~zero])
-    words_per_value = 2 if dtype == "complex64" else 4
-    expect = _sparse_pattern(shape, 0.5, words_per_value, seed=4, stream=1)
-    np.testing.assert_array_equal(zero, expect)
-
-
-def _sparse_pattern(shape, sparsity, words_per_value, seed, stream):
-    """The reference rule of ``sparse_zeros_ref`` with the first mask word given by the words
-    each value takes."""
-    rows, cols = shape
-    first = rows * cols * words_per_value
-    idx = (np.uint64(first) + np.arange(rows * cols, dtype=np.uint64)).reshape(rows, cols)
-    words = words32(idx, seed, stream)
-    zeros = np.zeros(shape, bool)
-    k = math.ceil(sparsity * rows)
-    for c in range(cols):
-        order = sorted(range(rows), key=lambda r: (int(words[r, c]), r))
-        zeros[order[:k], c] = True
-    return zeros
-
-
-def test_sparse_pattern_helper_matches_the_real_reference():
-    """The pattern helper above is the reference's own rule (checked on float32)."""
-    np.testing.assert_array_equal(_sparse_pattern((30, 8), 0.5, 1, seed=4, stream=1),
-                                  sparse_zeros_ref((30, 8), 0.5, np.float32, seed=4, stream=1))
+    np.testing.assert_array_equal(zero, sparse_zeros_ref(shape, 0.5, dtype, seed=4, stream=1))
 
 
 @pytest.mark.parametrize("dtype", COMPLEX)
