@@ -137,7 +137,7 @@ class ComputeFloor:
 
     On two cores the arithmetic of an in-place fill costs about half of this; compared with
     the write floor of ``Headline`` it says whether a family is bound by memory or by
-    arithmetic (README, "Measured on the development machine")."""
+    arithmetic (docs/performance.md, "Elementwise kernels against their floors")."""
 
     params = [["philox", "uniform", "normal", "trunc_normal", "trunc_normal (float64 path)"]]
     param_names = ["kernel"]

@@ -13,8 +13,8 @@ Peers (all float32, square ``n x n``, Haar-distributed):
 ``time_*`` is the wall time of one call, ``peakmem_*`` asv's peak resident memory of the
 process, ``track_peak_over_output`` the peak memory a call adds over the process before it
 (``VmHWM`` in a fresh subprocess, reset just before the call), divided by the output's size: 1.0 means nothing but the
-output. Run ``python benchmarks/bench_orthogonal.py`` for the side-by-side figures of the
-README (median of several repeats in one process, ratios and the sgemm floor).
+output. Run ``python benchmarks/bench_orthogonal.py`` for the side-by-side figures of
+docs/performance.md (median of several repeats in one process, ratios and the sgemm floor).
 """
 import json
 import os

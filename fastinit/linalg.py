@@ -210,7 +210,8 @@ class Workspace:
 
 
 def t_factor(v, tau, work, steps):
-    """``T`` of the block ``V`` (``H_1 ... H_b = I - V T V^T``) in the workspace."""
+    """``T`` of the block ``V`` in the workspace: the product of its reflectors ``H_1`` to
+    ``H_b`` is ``I - V T V^T``."""
     b = v.shape[1]
     gram = work.gram[:b, :b]
     if steps.gram_upper is not None:
@@ -278,8 +279,9 @@ def geqrf(a, tau, beta, steps, nb=PANEL_WIDTH, work=None):
 
 
 def form_q(a, k, panel, steps, nb=PANEL_WIDTH, work=None):
-    """Form ``Q = H_0 H_1 ... H_{k-1} [I; 0] diag(s)`` in place of ``a`` (m x ncols,
-    ``k <= ncols <= m``), backwards block by block (LAPACK ``orgqr``).
+    """Form ``Q``, the product of the reflectors ``H_0`` to ``H_{k-1}`` times ``[I; 0]
+    diag(s)``, in place of ``a`` (m x ncols, ``k <= ncols <= m``), backwards block by block
+    (LAPACK ``orgqr``).
 
     ``panel(src, v, i)`` is the pluggable panel step: given ``src = a[i:, i:i+b]`` (whatever
     the caller left there: reflectors from :func:`geqrf`, or Gaussian columns to turn into

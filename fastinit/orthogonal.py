@@ -110,13 +110,13 @@ def orthogonal(shape, gain=1.0, *, method=None, convention="torch", column_axis=
     gain : float
         Finite.
     {common}
-    dtype : {{"float32", "float64", "float16", "bfloat16", "complex64", "complex128"}}
+    dtype : {"float32", "float64", "float16", "bfloat16", "complex64", "complex128"}
         Complex: a Haar (semi-)unitary matrix, as JAX's ``orthogonal`` gives (torch's
         ``orthogonal_`` refuses complex): Q of the QR factorization of the complex Gaussian
         (:func:`fastinit.normal`'s), with the phases of ``diag(R)`` folded in (Mezzadri 2007),
         in the complex dtype itself. ``method`` is checked but unused: the factorization is
         LAPACK's (NumPy's ``linalg.qr``; cuSOLVER's through CuPy on the GPU).
-    device : {{"cpu", "cuda"}}
+    device : {"cpu", "cuda"}
         ``"cuda"`` returns a ``cupy.ndarray`` computed on the GPU: the same Gaussian (the CUDA
         normal kernel, same counter contract), the panel steps as CUDA kernels and the
         products through cuBLAS; equal to the CPU result up to the rounding of the products.

@@ -22,11 +22,11 @@ from ._checks import INEXACT_DTYPES, check_choice, check_number
 from .fans import (CONVENTIONS, DISTRIBUTIONS, MODES, calculate_gain, compute_fans, jax_scaled,
                    jax_variance, variance_scale)
 
-COMMON = """convention : {{"torch", "jax"}}
+COMMON = """convention : {"torch", "jax"}
         Whose fans and distribution to follow (see the module docstring).
     in_axis, out_axis, batch_axis : int or tuple of int, optional
         Override the convention's axes for the fans (JAX's parameters).
-    dtype : {{"float32", "float64", "float16", "bfloat16", "complex64", "complex128"}}
+    dtype : {"float32", "float64", "float16", "bfloat16", "complex64", "complex128"}
         Complex: torch's law for ``convention="torch"`` (each part uniform, or the complex
         normal); JAX's complex laws for ``"jax"`` and for :func:`variance_scaling` (the
         complex normal, the uniform law on a disk, the normal with a truncated modulus).
