@@ -12,7 +12,7 @@ are the table ``fastinit/_peers.py``):
   float64; cuRAND's XORWOW bit generator) and the legacy ``cupy.random.uniform`` / ``normal``
   (allocating; cuRAND);
 - ``copy``: a device-to-device copy of a buffer of the same size (``dst[...] = src``), which
-  reads and writes every byte while a fill only writes. The README's target, "elementwise fills
+  reads and writes every byte while a fill only writes. The target (docs/cuda.md), "elementwise fills
   at 80% or more of the card's copy bandwidth", reads: fill bytes per second >= 0.8 x copy
   bytes (read + written) per second, i.e. ``fill ns/element <= 0.625 x copy ns/element``;
 - ``write floor``: ``buf.fill(0)`` (a write-only kernel), the fastest a fill can go.
@@ -173,3 +173,92 @@ class CudaAllocating:
 
     def track_allocating(self, fill):
         return ns_per_element(self.cupy, self.fn, int(np.prod(SHAPE)), self.repeats)
+
+
+# target layouts: (make the buffer from a C-ordered one, its logical shape)
+LAYOUTS = {
+    "C": lambda cupy, a: a,
+    "F": lambda cupy, a: a.T,                     # the kernels walk its columns' memory
+    "column slice": lambda cupy, a: a[:, ::2],    # half the bytes of each line
+    "region": lambda cupy, a: a[1:-1, 3:-1],      # rows starting mid-block
+}
+
+
+class CudaLayouts:
+    """normal_ and uniform_ at 8192 x 8192 float32 into each layout of one buffer, in ns per
+    element written, with the copy of the whole buffer as the yardstick: every layout but the
+    column slice should stay near the C-ordered fill (the F-ordered one is walked in its
+    storage order)."""
+
+    params = [["fastinit.normal_", "fastinit.uniform_", "copy"], list(LAYOUTS)]
+    param_names = ["fill", "layout"]
+    unit = "ns/element"
+    repeats = 7
+    rounds = 1
+    timeout = 300
+
+    def setup(self, fill, layout):
+        self.cupy = require_gpu()
+        base = _buffer(self.cupy, SHAPE, np.dtype(np.float32))
+        self.buf = LAYOUTS[layout](self.cupy, base)
+        if fill == "copy":
+            if layout != "C":
+                raise NotImplementedError("the copy is measured once, on the whole buffer")
+            self.fn = _peer(self.cupy, "copy", self.buf)
+        else:
+            name = fill[len("fastinit."):-1]
+            self.fn = lambda: FAMILIES_[name](self.buf)
+        self.fn()
+        self.cupy.cuda.get_current_stream().synchronize()
+
+    def track_layout(self, fill, layout):
+        return ns_per_element(self.cupy, self.fn, int(np.prod(self.buf.shape)), self.repeats)
+
+
+class CudaSparse:
+    """sparse_ (sparsity 0.9) in place, float32: tall columns (a thread block each) and many
+    short ones (a thread each), in ns per element, against the normal_ it starts with."""
+
+    params = [["fastinit.sparse_", "fastinit.normal_"], ["1048576x16", "8192x8192", "16x1048576"]]
+    param_names = ["fill", "shape"]
+    unit = "ns/element"
+    repeats = 5
+    rounds = 1
+    timeout = 600
+
+    def setup(self, fill, shape):
+        self.cupy = require_gpu()
+        dims = tuple(int(n) for n in shape.split("x"))
+        self.buf = _buffer(self.cupy, dims, np.dtype(np.float32))
+        if fill == "fastinit.sparse_":
+            self.fn = lambda: fi.sparse_(self.buf, 0.9, seed=0)
+        else:
+            self.fn = lambda: fi.normal_(self.buf, std=0.01, seed=0)
+        self.fn()
+        self.cupy.cuda.get_current_stream().synchronize()
+
+    def track_sparse(self, fill, shape):
+        return ns_per_element(self.cupy, self.fn, int(np.prod(self.buf.shape)), self.repeats)
+
+
+class CudaFirstCall:
+    """A new process's first fill on the GPU, import included: with the kernels in the disk
+    cache (the second process on a machine) it loads them instead of compiling (asv runs
+    ``timeraw_`` code in a fresh interpreter; the warm-up run fills the cache)."""
+
+    repeats = 3
+    rounds = 1
+    timeout = 600
+
+    def setup(self):
+        require_gpu()
+
+    def timeraw_first_normal(self):
+        return """
+import cupy
+import fastinit as fi
+out = cupy.empty((1024, 1024), cupy.float32)
+fi.normal_(out, seed=0)
+fi.uniform_(out, seed=0)
+cupy.cuda.get_current_stream().synchronize()
+"""

@@ -12,7 +12,7 @@ Implementations, float32, square ``n x n``, Haar-distributed, all on the GPU:
   ``q *= sign(diag(r))`` (what ``torch.nn.init.orthogonal_`` does on a GPU).
 
 Timing: CUDA events around the call on the current stream, median of ``repeats`` calls, in
-seconds (asv: lower is better). README target (not a result: no GPU has run it yet): the
+seconds (asv: lower is better). Target (docs/cuda.md; not a result: no GPU has run it yet): the
 default at least 2x faster than ``cupy.linalg.qr`` plus the sign fix at 8192 and 16384.
 """
 import statistics

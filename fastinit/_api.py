@@ -103,10 +103,12 @@ def allocating(shape, dtype, seed, stream, region, device, dtypes=FLOAT_DTYPES):
     """Check an allocating call; the output is allocated only after the checks pass."""
     shape = check_shape(shape)
     dtype = check_dtype(dtype, dtypes)
-    backend = _backend.for_device(check_device(device))
+    backend, gpu = _backend.for_device(check_device(device))
     key, words = check_seed(seed), check_stream(stream)
     bounds = check_region(region, shape)
-    out, target = backend.empty(shape if region is None else region_shape(bounds), dtype)
+    size = shape if region is None else region_shape(bounds)
+    out, target = (backend.empty(size, dtype) if gpu is None
+                   else backend.empty(size, dtype, device=gpu))
     return Request(backend, target, out, shape, bounds, key, words)
 
 

@@ -178,10 +178,11 @@ def check_stream(stream):
 
 
 def check_device(device):
-    """'cpu' (also for None) or 'cuda'; whether 'cuda' is usable is the CUDA backend's to say
-    (``fastinit._backend.for_device``)."""
+    """'cpu' (also for None), 'cuda' (the current GPU) or 'cuda:N' (GPU number N); whether the
+    GPU is usable is the CUDA backend's to say (``fastinit._backend.for_device``)."""
     if device in (None, "cpu"):
         return "cpu"
-    if device != "cuda":
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    return "cuda"
+    if device == "cuda" or (isinstance(device, str) and device.startswith("cuda:")
+                            and device[5:].isdigit() and device[5:].isascii()):
+        return device
+    raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")

@@ -83,3 +83,6 @@ def report(file=None):
     out(f"CUDA usable: {'yes' if usable else 'no'}: {why}")
     backend = importlib.util.find_spec("fastinit.kernels.cuda") is not None
     out(f"fastinit CUDA backend: {'present' if backend else 'not in this version'}")
+    if backend:
+        from ._backend.cuda_runtime import kernel_cache_dir
+        out(f"CUDA kernels cached in: {kernel_cache_dir() or 'nowhere (numba-cuda missing)'}")

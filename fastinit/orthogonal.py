@@ -116,7 +116,7 @@ def orthogonal(shape, gain=1.0, *, method=None, convention="torch", column_axis=
         (:func:`fastinit.normal`'s), with the phases of ``diag(R)`` folded in (Mezzadri 2007),
         in the complex dtype itself. ``method`` is checked but unused: the factorization is
         LAPACK's (NumPy's ``linalg.qr``; cuSOLVER's through CuPy on the GPU).
-    device : {"cpu", "cuda"}
+    device : {"cpu", "cuda", "cuda:N"}
         ``"cuda"`` returns a ``cupy.ndarray`` computed on the GPU: the same Gaussian (the CUDA
         normal kernel, same counter contract), the panel steps as CUDA kernels and the
         products through cuBLAS; equal to the CPU result up to the rounding of the products.

@@ -13,7 +13,8 @@ hashes *all* the sources of ``kernels/`` together with the Numba, llvmlite and N
   used others are kept (switching between two branches keeps both warm); older ones, and the
   loose cache files of versions that filed kernels beside their sources, are removed.
 
-The CUDA kernels are not disk-cached (they compile lazily on the first launch of a process).
+The CUDA kernels (``cuda.jit(cache=True)``) are filed in the same stamp directory: numba-cuda
+adds its own version, the CUDA runtime's and the compute capability to each entry.
 """
 import hashlib
 import os

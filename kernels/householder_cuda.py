@@ -18,7 +18,8 @@ the order of the sums (block reductions here, sequential sums there); the blocke
 The scalar ``larfg`` is ``householder._larfg``'s Python source compiled as a device function:
 one source for both targets. Sums accumulate in float64 for float32 data. Threads per block
 are a launch parameter, a power of two up to ``MAX_THREADS`` (the size of the shared arrays of
-the reductions). No signatures: the kernels compile on first use.
+the reductions). No signatures: the kernels compile on first use, and are filed on disk with
+the fill kernels (``cuda.py``: numba-cuda's cache in the directory ``cache.py`` picks).
 
 References
 ----------
@@ -28,6 +29,7 @@ Householder transformations", SIAM J. Sci. Stat. Comput. 10 (1989). LAPACK 3.12,
 """
 from numba import cuda, float64
 
+from . import cuda as _fills  # noqa: F401  (files these kernels where the fills are filed)
 from .householder import _larfg as _larfg_cpu
 
 # the shared arrays of the block reductions hold one value per thread
@@ -70,7 +72,7 @@ def _block_max(shared, value):
     return total
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def reflectors_from_columns(src, v, tau, beta):
     """Reflector ``j`` from ``src[j:, j]`` for every column ``j`` of ``src`` (m x b), each
     column on its own, one block per column: ``v`` (m x b) gets the explicit unit lower
@@ -112,22 +114,42 @@ def reflectors_from_columns(src, v, tau, beta):
         cuda.syncthreads()  # params are rewritten for the next column
 
 
-@cuda.jit
+@cuda.jit(device=True)
+def _cell(e, b):
+    """Row and column of the ``e``-th element, row by row, of a matrix of ``b`` columns."""
+    r = e // b
+    return r, e - r * b
+
+
+@cuda.jit(device=True)
+def _next_cell(r, j, dr, dj, b):
+    """The cell ``dr`` rows and ``dj < b`` columns on (row by row): no division."""
+    r += dr
+    j += dj
+    if j >= b:
+        j -= b
+        r += 1
+    return r, j
+
+
+@cuda.jit(cache=True)
 def unit_lower(panel, v):
-    """The explicit unit lower trapezoidal ``V`` of a factored panel (V below its diagonal)."""
+    """The explicit unit lower trapezoidal ``V`` of a factored panel (V below its diagonal),
+    element by element, row by row (consecutive threads on a row's neighbouring elements)."""
     m, b = panel.shape
-    for e in range(cuda.grid(1), m * b, cuda.gridsize(1)):
-        r = e // b
-        j = e - r * b
+    r, j = _cell(cuda.grid(1), b)
+    dr, dj = _cell(cuda.gridsize(1), b)
+    while r < m:
         if r > j:
             v[r, j] = panel[r, j]
         elif r == j:
             v[r, j] = 1.0
         else:
             v[r, j] = 0.0
+        r, j = _next_cell(r, j, dr, dj, b)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def panel_qr(panel, v, tau, beta):
     """Unblocked Householder QR of ``panel`` (m x b, m >= b) in place (LAPACK ``geqr2``), in
     one thread block.
@@ -141,10 +163,11 @@ def panel_qr(panel, v, tau, beta):
     m, b = panel.shape
     tid = cuda.threadIdx.x
     nt = cuda.blockDim.x
-    for e in range(tid, m * b, nt):
-        r = e // b
-        j = e - r * b
+    dr, dj = _cell(nt, b)
+    r, j = _cell(tid, b)
+    while r < m:
         v[r, j] = panel[r, j]
+        r, j = _next_cell(r, j, dr, dj, b)
     cuda.syncthreads()
     for j in range(b):
         part = 0.0
@@ -185,9 +208,8 @@ def panel_qr(panel, v, tau, beta):
             for r in range(j + 1 + tid, m, nt):
                 v[r, col] = v[r, col] - acc * float64(v[r, j])
             cuda.syncthreads()
-    for e in range(tid, m * b, nt):
-        r = e // b
-        j = e - r * b
+    r, j = _cell(tid, b)
+    while r < m:
         if r > j:
             panel[r, j] = v[r, j]
         elif r == j:
@@ -196,9 +218,10 @@ def panel_qr(panel, v, tau, beta):
         else:
             panel[r, j] = v[r, j]
             v[r, j] = 0.0
+        r, j = _next_cell(r, j, dr, dj, b)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def larft_from_gram(gram, tau, t):
     """Upper triangular ``T`` with ``H_1 H_2 ... H_b = I - V T V^T`` (LAPACK ``larft``,
     forward, columnwise), from the Gram matrix ``gram = V^T V``, in one thread block.

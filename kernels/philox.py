@@ -86,27 +86,47 @@ PHILOX_W1 = u64(0xBB67AE85)
 # --- Philox4x32 -------------------------------------------------------------------------------
 
 @scalar
+def philox_word(x):
+    """The low 32 bits of the integer ``x``: a word of the Philox state.
+
+    Here a uint64 holding them (the CPU's vector lanes are 64 bits wide, and its 32x32->64
+    multiply reads the low half of each); the CUDA kernels override it with a uint32 cast,
+    so that NVVM sees 32-bit operands widened into each product and emits one
+    ``mul.wide.u32`` for it instead of a 64-bit multiply. The same value either way.
+    """
+    return u64(x) & MASK32
+
+
+@scalar
+def philox_mulhilo(a, m):
+    """The high and low words of the product of the words ``a`` and ``m`` (one 32x32->64
+    multiply)."""
+    p = u64(u32(a)) * m
+    return philox_word(p >> SHIFT32), philox_word(p)
+
+
+@scalar
 def philox4x32(c0, c1, c2, c3, k0, k1, rounds):
     """Philox4x32-``rounds`` of the counter ``(c0, c1, c2, c3)`` under the key ``(k0, k1)``.
 
     All inputs are uint32; returns four uint32 words. ``rounds`` is 10 for the generator
     (7 only for the known-answer tests); as a compile-time constant it unrolls the loop.
     """
-    x0 = u64(c0)
-    x1 = u64(c1)
-    x2 = u64(c2)
-    x3 = u64(c3)
-    y0 = u64(k0)
-    y1 = u64(k1)
+    x0 = philox_word(c0)
+    x1 = philox_word(c1)
+    x2 = philox_word(c2)
+    x3 = philox_word(c3)
+    y0 = philox_word(k0)
+    y1 = philox_word(k1)
     for _ in range(rounds):
-        p0 = PHILOX_M0 * x0
-        p1 = PHILOX_M1 * x2
-        x0 = ((p1 >> SHIFT32) ^ x1 ^ y0) & MASK32
-        x1 = p1 & MASK32
-        x2 = ((p0 >> SHIFT32) ^ x3 ^ y1) & MASK32
-        x3 = p0 & MASK32
-        y0 = (y0 + PHILOX_W0) & MASK32
-        y1 = (y1 + PHILOX_W1) & MASK32
+        hi0, lo0 = philox_mulhilo(x0, PHILOX_M0)
+        hi1, lo1 = philox_mulhilo(x2, PHILOX_M1)
+        x0 = philox_word(hi1 ^ x1 ^ y0)
+        x1 = lo1
+        x2 = philox_word(hi0 ^ x3 ^ y1)
+        x3 = lo0
+        y0 = philox_word(y0 + PHILOX_W0)
+        y1 = philox_word(y1 + PHILOX_W1)
     return u32(x0), u32(x1), u32(x2), u32(x3)
 
 

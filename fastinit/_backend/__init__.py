@@ -12,14 +12,21 @@ from .foreign import is_device_array
 
 
 def for_device(device):
-    """The backend of ``device`` (``"cpu"`` or ``"cuda"``, checked): for ``"cuda"``, after
-    raising an error that names what is missing (CuPy, numba-cuda, a GPU)."""
+    """The backend of ``device`` (``"cpu"``, ``"cuda"`` or ``"cuda:N"``, checked) and the GPU's
+    number (None: the current one): for the GPU, after raising an error that names what is
+    missing (CuPy, numba-cuda, a GPU, GPU number N)."""
+    if device == "cpu":
+        return cpu, None
+    from . import cuda
+    from .cuda_runtime import check_available
+    cupy = check_available()
     if device == "cuda":
-        from . import cuda
-        from .cuda_runtime import check_available
-        check_available()
-        return cuda
-    return cpu
+        return cuda, None
+    index, count = int(device[5:]), cupy.cuda.runtime.getDeviceCount()
+    if index >= count:
+        raise ValueError(f"device {device!r} does not exist: this machine has {count} GPU"
+                         f"{'s' if count != 1 else ''}")
+    return cuda, index
 
 
 def for_target(out):

@@ -7,8 +7,10 @@
   for sm_90 with numba-cuda (NVRTC/NVVM from pip) and assembles it with ``ptxas -v`` from the
   ``nvidia-cuda-nvcc`` wheel (the elementwise kernels and the Householder panel kernels of
   orthogonal); it fails on any spill and prints the registers of each kernel. It
-  also reads the PTX: fill kernels store aligned blocks with vector stores, and the kernels
-  whose outputs are promised bit-identical to the CPU's contain no fused multiply-add.
+  also reads the PTX: fill kernels store aligned blocks with vector stores, the kernels
+  whose outputs are promised bit-identical to the CPU's contain no fused multiply-add, the
+  products of the Philox rounds are 32x32->64 multiplies (``mul.wide.u32``), not 64-bit
+  ones, and the fills with 32-bit index arithmetic contain no 64-bit division.
   The packages come with the ``cuda-test`` extra; without them the test fails with the reason.
 """
 import glob
@@ -77,14 +79,42 @@ class _SM90:
     compute_capability = (9, 0)
 
 
+# The Philox multipliers 0xD2511F53 and 0xCD9E8D57 as the operands of a 32-bit multiply
+# (PTX writes them signed) and of a 64-bit one.
+_PHILOX_MUL32 = re.compile(r"\bmul\.(?:wide|hi|lo)\.u32\s+%\w+, %\w+, (?:-766435501|-845247145|"
+                           r"3528531795|3449720151);")
+_PHILOX_MUL64 = re.compile(r"\bmul\.lo\.[su]64\s+%\w+, %\w+, (?:3528531795|3449720151);")
+_DIV64 = re.compile(r"\b(?:div|rem)\.[su]64\b")
+
+
+def _read_ptx(name, ptx):
+    """The PTX checks that are the point of the kernels' arithmetic; returns the counts."""
+    mul32, mul64 = len(_PHILOX_MUL32.findall(ptx)), len(_PHILOX_MUL64.findall(ptx))
+    div64 = len(_DIV64.findall(ptx))
+    div32 = len(re.findall(r"\b(?:div|rem)\.[su]32\b", ptx))
+    if name.startswith(("fill_", "zero_sparse")) and not name.startswith("fill_constant"):
+        # ten rounds, two products each (NVVM may hoist the stream word's first one, and
+        # copy the loop): one per copy is 64-bit at most, the first round's product of the
+        # block number's low word, which NVVM reads from a 64-bit value
+        assert mul32 >= 18 * max(mul64, 1), \
+            f"{name}: Philox products as 64-bit multiplies ({mul32} 32-bit, {mul64} 64-bit)"
+    if name.startswith("fill_") and "index64" not in name:
+        assert div64 == 0, f"{name}: {div64} 64-bit divisions with 32-bit index arithmetic"
+    return f"philox mul32 {mul32:2d} mul64 {mul64}  div/rem 32-bit {div32} 64-bit {div64}"
+
+
 def _signatures():
     """(name, kernel, argument types, fma allowed) for every kernel and output type, the
-    argument types being those ``fastinit._backend.cuda`` launches with (2-D collapsed geometry)."""
+    argument types being those ``fastinit._backend.cuda`` launches with: a 2-D region walked by
+    rows (``fast = (1, 0, 0)``) and 32-bit index arithmetic, and ``fill_bits`` also with 64-bit
+    indices and as the walk of a 3-D region."""
     import numba
-    from fastinit.kernels import cuda as K
-    geo = (0, (45, 1), (18, 38), (3, 5), (45, 1))
+    from fastinit.kernels import codes, cuda as K
+    geo = (0, (45, 1), (18, 38), (3, 5), (45, 1), (1, 0, 0))
+    geo3 = (0, (90, 45, 1), (2, 18, 38), (0, 3, 5), (1080, 45, 1), (1, 0, 0))
     words = (np.uint32(1), np.uint32(2), np.uint32(3), np.uint32(4))
     params = (0.0,) * 10  # as the backend pads them
+    idx32, idx64 = np.uint32(0), np.uint64(0)
     flat = {t: np.empty(4, t) for t in (np.float32, np.uint16, np.float64, np.uint32)}
 
     def sig(*args):
@@ -94,21 +124,26 @@ def _signatures():
     names = ("constant", "uniform", "normal", "trunc_normal", "polar", "trunc_normal_f32")
     for kind, kernel in enumerate(K.KERNELS_F32):
         exact = kind < 2  # constant and uniform must match the CPU bit for bit: no FMA
-        for target, code in ((np.float32, K.OUT_F32), (np.uint16, K.OUT_BF16)):
+        for target, code in ((np.float32, codes.OUT_F32), (np.uint16, codes.OUT_BF16)):
             if names[kind] == "polar" and target is np.uint16:
                 continue  # complex parts only: never a 16-bit output
             out.append((f"fill_{names[kind]}_f32[{np.dtype(target).name}]", kernel,
-                        sig(flat[target], *geo, *words, params, code), not exact))
+                        sig(flat[target], *geo, *words, params, code, idx32), not exact))
     for kind, kernel in enumerate(K.KERNELS_F64):
         if kernel is None:  # no float32 truncated normal for float64 output
             continue
-        out.append((f"fill_{names[kind]}_f64", kernel, sig(flat[np.float64], *geo, *words,
-                                                            params), kind >= 2))
-    out.append(("fill_bits", K.fill_bits, sig(flat[np.uint32], *geo, *words), False))
+        out.append((f"fill_{names[kind]}_f64", kernel,
+                    sig(flat[np.float64], *geo, *words, params, codes.OUT_F32, idx32), kind >= 2))
+    for name, g, idx in (("fill_bits", geo, idx32), ("fill_bits[3d]", geo3, idx32),
+                         ("fill_bits[index64]", geo, idx64)):
+        out.append((name, K.fill_bits, sig(flat[np.uint32], *g, *words, params, codes.OUT_F32,
+                                           idx), False))
+    sparse = (0, (38, 1), (0, 18, 0, 38), 18, 38, *words, 5, 684)
     for target in (np.float32, np.uint16, np.float64):
         out.append((f"zero_sparse[{np.dtype(target).name}]", K.zero_sparse,
-                    sig(flat[target], 0, (38, 1), (0, 18, 0, 38), 18, 38, *words, 5, 684),
-                    True))
+                    sig(flat[target], *sparse), True))
+        out.append((f"zero_sparse_tall[{np.dtype(target).name}]", K.zero_sparse_tall,
+                    sig(flat[target], *sparse, 1), True))
     for target in (np.float32, np.uint16, np.float64):
         out.append((f"put_value[{np.dtype(target).name}]", K.put_value,
                     sig(flat[target], np.zeros(3, np.int64), target(1)), False))
@@ -143,7 +178,7 @@ def test_kernels_assemble_for_sm90(monkeypatch, tmp_path):
     monkeypatch.setattr(dispatcher, "get_current_device", lambda: _SM90())
     report, spills = [], []
     sigs = _signatures()
-    assert len(sigs) == 23 + 8  # the elementwise kernels, the Householder panel kernels
+    assert len(sigs) == 28 + 8  # the elementwise kernels, the Householder panel kernels
     for name, kernel, argtypes, fma_allowed in sigs:
         ptx, _ = cuda.compile_ptx(kernel.py_func, argtypes, cc=(9, 0))
         path = tmp_path / (re.sub(r"\W", "_", name) + ".ptx")
@@ -156,7 +191,7 @@ def test_kernels_assemble_for_sm90(monkeypatch, tmp_path):
         loads = [int(v) for v in re.findall(r"(\d+) bytes spill loads", r.stderr)]
         assert regs and stores and loads, r.stderr
         report.append(f"{name:46s} registers {max(map(int, regs)):3d}  spill stores "
-                      f"{sum(stores)}  spill loads {sum(loads)}")
+                      f"{sum(stores)}  spill loads {sum(loads)}  {_read_ptx(name, ptx)}")
         if sum(stores) or sum(loads):
             spills.append(name)
         if name.startswith("fill_"):
@@ -219,8 +254,39 @@ def test_device_cuda_without_numba_cuda_names_numba_cuda(monkeypatch):
 
 
 def test_bad_device_names_the_value():
-    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda', got 'gpu'"):
-        fi.normal((4, 4), seed=0, device="gpu")
+    for bad in ("gpu", "cuda:", "cuda:x", "cuda:-1", "cuda:１", 0):
+        with pytest.raises(ValueError, match=r"device must be 'cpu', 'cuda' or 'cuda:N', got"):
+            fi.normal((4, 4), seed=0, device=bad)
+
+
+def test_device_cuda_n_is_checked_against_the_gpus(monkeypatch):
+    """``device="cuda:N"`` names GPU N: beyond the machine's GPUs it is refused before anything
+    is allocated; within them the allocation goes to that GPU (CuPy's ``Device(N)``)."""
+    from fastinit._backend import cuda as cuda_backend, cuda_runtime
+    entered = []
+
+    class Device:
+        def __init__(self, n):
+            self.n = n
+
+        def __enter__(self):
+            entered.append(self.n)
+
+        def __exit__(self, *exc):
+            return False
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(
+        Device=Device, runtime=types.SimpleNamespace(getDeviceCount=lambda: 2)),
+        empty=lambda shape, dtype: np.empty(shape, dtype))
+    monkeypatch.setattr(cuda_runtime, "check_available", lambda: fake)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    with pytest.raises(ValueError, match="'cuda:2' does not exist: this machine has 2 GPUs"):
+        fi.normal((4, 4), seed=0, device="cuda:2")
+    assert entered == []
+    filled = []
+    monkeypatch.setattr(cuda_backend, "as_target", lambda arr, dtypes: arr)
+    monkeypatch.setattr(cuda_backend, "fill", lambda *args: filled.append(args[0].shape))
+    out = fi.normal((4, 4), seed=0, device="cuda:1")
+    assert entered == [1] and filled == [(4, 4)] and out.shape == (4, 4)
 
 
 class _FakeCudaArray:

@@ -33,9 +33,12 @@ def test_floor_is_the_one_pyproject_declares():
 
 # floors the minimum-versions pass cannot install: torch (its one build here is the newest, for
 # Python 3.11; the floor declared is the version the main job tests), the GPU extras (no GPU),
-# the benchmark tools, and Keras and transformers (their tests need torch or a Keras backend)
+# the benchmark tools, Keras and transformers (their tests need torch or a Keras backend), and
+# the documentation's tools
 NOT_PINNED = {"torch", "cupy-cuda12x", "cupy-cuda13x", "numba-cuda", "nvidia-cuda-nvcc", "asv",
-              "keras", "transformers"}
+              "keras", "transformers",
+              # the documentation's tools, built with the main job's environment only
+              "sphinx", "pydata-sphinx-theme", "numpydoc", "myst-parser", "matplotlib"}
 
 
 def _floors():
