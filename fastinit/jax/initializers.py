@@ -59,6 +59,7 @@ Differences from jax.nn.initializers
 - JAX's ``jax_explicit_x64_dtypes="error"`` mode is not mirrored: float64 and complex128
   without x64 are truncated to float32 and complex64 with JAX's warning.
 """
+import inspect
 import math
 import numbers
 import operator
@@ -272,6 +273,11 @@ def _to_jax(arr):
     return jax.dlpack.from_dlpack(arr)
 
 
+# one key at a time under vmap: JAX 0.4.34 and later name it; before, it is the default
+_SEQUENTIAL = ({"vmap_method": "sequential"}
+               if "vmap_method" in inspect.signature(jax.pure_callback).parameters else {})
+
+
 def _run(words, shape, dt, fill):
     """``fill(out, seed, stream)`` on the host for the key ``words``, as a ``jax.Array``;
     through ``jax.pure_callback`` when the key is traced. A zero-size shape gives an empty
@@ -282,7 +288,7 @@ def _run(words, shape, dt, fill):
         def host(w):
             return _host(fill, shape, dt, *_seed_stream(np.asarray(w).reshape(-1)))
         return jax.pure_callback(host, jax.ShapeDtypeStruct(shape, dt), words,
-                                 vmap_method="sequential")
+                                 **_SEQUENTIAL)
     return _to_jax(_host(fill, shape, dt, *_seed_stream(np.asarray(words).reshape(-1))))
 
 
