@@ -53,11 +53,12 @@ def _fmt_ratio(peer, ours):
     return "-" if peer is None else f"{peer / ours:.1f}x"
 
 
-def measure(fns, repeat):
-    """Median seconds of each callable in ``fns`` (a dict), repeats interleaved after one
-    warm-up call of each (JIT from the cache, thread pools, first-touch effects)."""
-    for fn in fns.values():
-        fn()
+def measure(fns, repeat, warm=None):
+    """Median seconds of each callable in ``fns`` (a dict), repeats interleaved (a load change
+    on a shared machine hits every column alike) after one warm-up call of each of ``warm``
+    (default: all; JIT from the cache, thread pools, first-touch effects)."""
+    for name in fns if warm is None else warm:
+        fns[name]()
     times = {k: [] for k in fns}
     for _ in range(repeat):
         for k, fn in fns.items():

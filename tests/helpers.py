@@ -113,3 +113,19 @@ def assert_same_bits(a, b):
     assert a.dtype == b.dtype and a.shape == b.shape, (a.dtype, b.dtype, a.shape, b.shape)
     np.testing.assert_array_equal(bits(a), bits(b))
 
+
+# --- tiny transformers configurations (transformers imported when called) --------------------
+
+def tiny_llama(tied=False):
+    """A two-layer Llama configuration, untied or tied embeddings."""
+    import transformers
+    return transformers.LlamaConfig(hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                    num_attention_heads=4, num_key_value_heads=2,
+                                    vocab_size=320, tie_word_embeddings=tied)
+
+
+def tiny_gpt2():
+    """A two-layer GPT-2 configuration."""
+    import transformers
+    return transformers.GPT2Config(n_embd=64, n_layer=2, n_head=4, vocab_size=320,
+                                   n_positions=128, bos_token_id=0, eos_token_id=0)

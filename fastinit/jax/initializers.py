@@ -74,6 +74,7 @@ from jax.nn import initializers as _jax_init
 from jax.nn.initializers import Initializer
 
 import fastinit as _fi
+from fastinit._host import aligned_empty
 
 __all__ = [
     "Initializer", "constant", "delta_orthogonal", "glorot_normal", "glorot_uniform",
@@ -82,7 +83,6 @@ __all__ = [
     "variance_scaling", "xavier_normal", "xavier_uniform", "zeros", "key_to_seed_stream",
 ]
 
-_ALIGN = 64  # XLA's CPU client takes a DLPack buffer without copying only when it is aligned
 _BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 _COMPLEX = (np.dtype(np.complex64), np.dtype(np.complex128))
 _KERNEL_DTYPES = _fi._checks.FLOAT_DTYPES + _COMPLEX  # what fastinit's kernels generate
@@ -252,16 +252,8 @@ def _finite(value, minimum=-math.inf):
 
 # --- generation ------------------------------------------------------------------------------
 
-def _aligned_empty(shape, dtype):
-    """An uninitialized C-order array whose data is ``_ALIGN``-byte aligned."""
-    nbytes = math.prod(shape) * dtype.itemsize
-    raw = np.empty(nbytes + _ALIGN, np.uint8)
-    off = (-raw.ctypes.data) % _ALIGN
-    return raw[off:off + nbytes].view(dtype).reshape(shape)
-
-
 def _host(fill, shape, dtype, seed, stream):
-    out = _aligned_empty(shape, dtype)
+    out = aligned_empty(shape, dtype)
     fill(out, seed, stream)
     return out
 

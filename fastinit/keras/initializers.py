@@ -66,6 +66,7 @@ from keras.src.random.seed_generator import SeedGenerator, draw_seed
 
 import fastinit as _fi
 from fastinit._checks import check_stream
+from fastinit._host import aligned_empty
 
 __all__ = [
     "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
@@ -82,7 +83,6 @@ STFT = STFTInitializer = stft = keras.initializers.STFT
 serialize = keras.initializers.serialize
 
 _FLOATS = ("float16", "bfloat16", "float32", "float64")
-_ALIGN = 64  # XLA's CPU client takes a DLPack buffer without a copy only when it is aligned
 _TRUNCATED_STD = 0.87962566103423978  # std of N(0, 1) truncated to [-2, 2]
 _register = keras.saving.register_keras_serializable(package="fastinit")
 
@@ -182,16 +182,8 @@ def _in_trace():
     return is_in_jax_tracing_scope()
 
 
-def _aligned_empty(shape, dtype):
-    """An uninitialized C-order array whose data is ``_ALIGN``-byte aligned."""
-    nbytes = math.prod(shape) * dtype.itemsize
-    raw = np.empty(nbytes + _ALIGN, np.uint8)
-    off = (-raw.ctypes.data) % _ALIGN
-    return raw[off:off + nbytes].view(dtype).reshape(shape)
-
-
 def _host(fill, shape, dtype, words, stream):
-    out = _aligned_empty(shape, dtype)
+    out = aligned_empty(shape, dtype)
     if out.size:  # a zero-element tensor has nothing to generate (and nothing to warn about)
         fill(out, _seed_of(words), stream)
     return out

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from .._bench import measure
 from . import known, laws, stats
 from . import reference as R
 from .report import Failed, NotRun, Outcome
@@ -473,21 +474,6 @@ def _touched(shape, dtype):
     return buf
 
 
-def _medians(fns, repeat, warm=None):
-    """Median seconds of each callable, the repeats interleaved (a load change on a shared
-    machine hits every column alike), after one warm-up call of each of ``warm`` (default:
-    all)."""
-    for name in fns if warm is None else warm:
-        fns[name]()
-    times = {k: [] for k in fns}
-    for _ in range(repeat):
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
 def check_fill_speed(init, quick):
     """``normal_``/``uniform_`` float32 in place against the write floor: the fastest write
     of the same bytes into the same touched buffer measured here (NumPy's ``fill``, and
@@ -497,7 +483,7 @@ def check_fill_speed(init, quick):
     buf = _touched(shape, np.float32)
     fill = {"normal": lambda: fi.normal_(buf, 0.0, 0.02, seed=0),
             "uniform": lambda: fi.uniform_(buf, -0.1, 0.1, seed=0)}[init]
-    med = _medians({"fastinit": fill, "numpy.fill": lambda: buf.fill(0.5),
+    med = measure({"fastinit": fill, "numpy.fill": lambda: buf.fill(0.5),
                     "constant_": lambda: fi.constant_(buf, 0.5)}, 5 if quick else 9)
     floor = min(med["numpy.fill"], med["constant_"])
     gbs = buf.nbytes / med["fastinit"] / 1e9
@@ -516,7 +502,7 @@ def check_orthogonal_speed(quick):
     buf = _touched((n, n), np.float32)
     g = np.random.default_rng(0).standard_normal((n, n), np.float32)
     # NumPy's QR has nothing to warm up, and costs the most here
-    med = _medians({"fastinit": lambda: fi.orthogonal_(buf, seed=0),
+    med = measure({"fastinit": lambda: fi.orthogonal_(buf, seed=0),
                     "numpy.linalg.qr": lambda: np.linalg.qr(g)}, 3, warm=("fastinit",))
     ratio = med["numpy.linalg.qr"] / med["fastinit"]
     return Outcome(f"{ratio:.2f}x NumPy's QR speed ({med['fastinit']:.3f} s against "

@@ -12,16 +12,7 @@ import fastinit.transformers as fit  # noqa: E402
 from fastinit import cli  # noqa: E402
 from fastinit.transformers import checkpoint  # noqa: E402
 
-
-def llama(tied=False):
-    return transformers.LlamaConfig(hidden_size=64, intermediate_size=96, num_hidden_layers=2,
-                                    num_attention_heads=4, num_key_value_heads=2,
-                                    vocab_size=320, tie_word_embeddings=tied)
-
-
-def gpt2():
-    return transformers.GPT2Config(n_embd=64, n_layer=2, n_head=4, vocab_size=320,
-                                   n_positions=128, bos_token_id=0, eos_token_id=0)
+from ..helpers import tiny_gpt2 as gpt2, tiny_llama as llama  # noqa: E402
 
 
 def files(directory):
