@@ -99,7 +99,7 @@ def test_refused_as_jax_refuses(label, call, message, monkeypatch):
 
     def no_allocation(*a):
         raise AssertionError("allocated before the check")
-    monkeypatch.setattr(fji, "_aligned_empty", no_allocation)
+    monkeypatch.setattr(fji, "aligned_empty", no_allocation)
     ours = _outcome(fji, call)
     assert ours[:2] == theirs[:2], (ours, theirs)
     if message:
