@@ -26,9 +26,10 @@ order or a thread count never changes a value.
   float64: ``((x >> 11) + 1/2) 2**-53``); the second the angle: its top two bits the
   quadrant, the next bit the half of the quadrant, the next 24 (float64: 53) bits
   ``phi = (f + 1/2) 2**-24 pi/4`` in the octant (float32: ``fl(f c + c/2)``,
-  ``c = fl(2**-24 pi/4)``). The value is then ``fl(z std + mean)``, one rounding. The float32
-  transform's polynomials run in fused multiply-adds (``philox.fma_f32``), so its bits are
-  fixed on every target (since 0.3.0).
+  ``c = fl(2**-24 pi/4)``; float64: ``fl(f c + c/2)``, ``c = fl(2**-53 pi/4)``). The value
+  is then ``fl(z std + mean)``, one rounding. The transforms' polynomials run in fused
+  multiply-adds (``philox.fma_f32``, ``fma_f64``), so their bits are fixed on every target
+  (float32 since 0.3.0, float64 since 0.6.0).
 - truncated normal (inverse CDF): element ``i`` uses its own draw. float64 output: ``u =
   ((x >> 11) + 1/2) 2**-53`` and AS 241 in float64. float32, float16 and bfloat16 outputs
   (since 0.5.0): ``u = ((w >> 9) + 1/2) 2**-23`` and PPND7 in float32 arithmetic (its central

@@ -16,12 +16,12 @@ from numba.core.extending import intrinsic
 
 from .codes import NORMAL, OUT_BF16, POLAR, TRUNC_NORMAL_F32, UNIFORM
 from .philox import (
-    box_muller_f32, box_muller_f64, f32_to_bf16_bits, polar_f32, polar_f64,
-    PPND7_CENTRAL_EDGE_F32, f32_to_f16_bits, join64, ppnd7_central_f32, trunc_centred_f32,
-    trunc_tail_z_f32, trunc_uniforms_f32, trunc_value_f32,
-    TAIL_NEAR_LIMIT, normal_affine_f32, normal_quantile_central, open_uniform_pair_u32,
-    open_uniform_pair_u64, philox_block, quantile_is_central, quantile_tail_from_r, quantile_tail_r, trunc_from_quantile,
-    trunc_tail_prob, u32, u64, uniform_f32, uniform_f64,
+    PPND7_CENTRAL_EDGE_F32, TAIL_NEAR_LIMIT, box_muller_f32, box_muller_f64, f32_to_bf16_bits,
+    f32_to_f16_bits, join64, normal_affine_f32, normal_affine_f64, normal_quantile_central,
+    open_uniform_pair_u32, open_uniform_pair_u64, philox_block, polar_f32, polar_f64,
+    ppnd7_central_f32, quantile_is_central, quantile_tail_from_r, quantile_tail_r,
+    trunc_centred_f32, trunc_from_quantile, trunc_tail_prob, trunc_tail_z_f32,
+    trunc_uniforms_f32, trunc_value_f32, u32, u64, uniform_f32, uniform_f64,
 )
 
 driver = njit(parallel=True, cache=True, error_model="numpy")
@@ -433,8 +433,8 @@ def _blocks_f64(kind, params, out, o, b0, nb, k0, k1, s0, s1):
         for q in range(u64(nb)):
             x0, x1, x2, x3 = philox_block(u64(b0) + q, s0, s1, k0, k1)
             z0, z1 = box_muller_f64(join64(x0, x1), join64(x2, x3))
-            out[o + TWO * q] = z0 * std + mean
-            out[o + TWO * q + ONE] = z1 * std + mean
+            out[o + TWO * q] = normal_affine_f64(z0, mean, std)
+            out[o + TWO * q + ONE] = normal_affine_f64(z1, mean, std)
     elif kind == POLAR:
         scale, rayleigh, c = params[0], params[1] != 0.0, params[2]
         for q in range(u64(nb)):

@@ -116,6 +116,7 @@ uniform_affine_f64 = _S["uniform_affine_f64"]
 box_muller_f32 = _S["box_muller_f32"]
 normal_affine_f32 = _S["normal_affine_f32"]
 box_muller_f64 = _S["box_muller_f64"]
+normal_affine_f64 = _S["normal_affine_f64"]
 polar_f32 = _S["polar_f32"]
 polar_f64 = _S["polar_f64"]
 open_uniform_pair_u32 = _S["open_uniform_pair_u32"]
@@ -486,7 +487,7 @@ def _normal2(b, s0, s1, k0, k1, params):
     mean, std = f64(params[0]), f64(params[1])
     x0, x1, x2, x3 = philox_block(b, s0, s1, k0, k1)
     z0, z1 = box_muller_f64(join64(x0, x1), join64(x2, x3))
-    return z0 * std + mean, z1 * std + mean
+    return normal_affine_f64(z0, mean, std), normal_affine_f64(z1, mean, std)
 
 
 @_device

@@ -426,8 +426,9 @@ def normal_affine_f32(z, mean, std):
     return fma_f32(z, std, mean)
 
 
-# --- float64 log and sincos: series in plain float64 arithmetic, so that they vectorize and
-# give the same bits compiled and on NumPy scalars (libm's would do neither) ---------------------
+# --- float64 log and sincos: series in float64 fused multiply-adds (``fma_f64``), so that they
+# vectorize and give the same bits on every target (libm's would do neither, and a compiler
+# that contracts ``a * b + c`` finds nothing left to fuse) -----------------------------------
 
 SQRT_HALF = 0.7071067811865476
 LN2_HI = 6.93147180369123816490e-01  # 0x3FE62E42FEE00000: e * LN2_HI is exact
@@ -437,98 +438,115 @@ ATANH = (1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11, 1.0 / 13, 1.0 / 15, 1.0 /
          1.0 / 21, 1.0 / 23)
 ATANH_1, ATANH_2, ATANH_3, ATANH_4, ATANH_5, ATANH_6, ATANH_7, ATANH_8, ATANH_9, ATANH_10, \
     ATANH_11 = ATANH
+MANTISSA_F64 = u64(0x000FFFFFFFFFFFFF)
+HALF_F64 = u64(0x3FE0000000000000)  # the bits of 0.5: a mantissa's exponent for [0.5, 1)
 
 
 @scalar
 def log_f64(x):
-    """Natural log of a positive normal float64 (within about 1 ulp).
+    """Natural log of a positive normal float64, in float64 fused multiply-adds.
 
-    ``x = m * 2**e`` with ``m`` in [sqrt(1/2), sqrt(2)) read off the bits, then
-    ``ln m = 2 atanh(s)``, ``s = (m - 1) / (m + 1)``, ``|s| <= 0.172``, by its series to
-    ``s**23`` (the first term left out is below 1e-18 of the result).
+    ``x = (1 + f) * 2**e`` with ``1 + f`` in [sqrt(1/2), sqrt(2)) read off the bits (``f``
+    exact), then ``ln(1 + f) = 2 atanh(s) = f - s (f - R)``, ``s = f / (2 + f)``,
+    ``|s| <= 0.172``, ``R = 2 s**2 (1/3 + s**2/5 + ... + s**20/23)`` (the series' first term
+    left out is below 1e-18 of the result), Horner's rule in FMAs, and ``ln x = e ln 2 +
+    ln(1 + f)`` with ``ln 2`` in two parts, the small terms first (fdlibm's order). Within 1 ulp
+    (``tests/bits/test_float64_transforms.py``, against ``decimal``).
     """
     b = f64_as_u64(x)
     e = f64(np.int64(b >> u64(52)) - np.int64(1022))
-    m = u64_as_f64((b & u64(0x000FFFFFFFFFFFFF)) | u64(0x3FE0000000000000))  # in [0.5, 1)
-    low = f64(m < SQRT_HALF)  # 1.0 or 0.0: a select, not a branch
-    m = m + m * low
-    e = e - low
-    s = (m - 1.0) / (m + 1.0)
+    m = u64_as_f64((b & MANTISSA_F64) | HALF_F64)  # in [0.5, 1)
+    low = m < SQRT_HALF  # selects, not branches
+    m = m + m if low else m
+    e = e - 1.0 if low else e
+    f = m - 1.0  # exact (Sterbenz)
+    s = f / (2.0 + f)
     z = s * s
-    p = ATANH_11
-    p = p * z + ATANH_10
-    p = p * z + ATANH_9
-    p = p * z + ATANH_8
-    p = p * z + ATANH_7
-    p = p * z + ATANH_6
-    p = p * z + ATANH_5
-    p = p * z + ATANH_4
-    p = p * z + ATANH_3
-    p = p * z + ATANH_2
-    p = p * z + ATANH_1
-    s2 = s + s
-    return e * LN2_HI + (s2 + (s2 * z * p + e * LN2_LO))
+    p = fma_f64(ATANH_11, z, ATANH_10)
+    p = fma_f64(p, z, ATANH_9)
+    p = fma_f64(p, z, ATANH_8)
+    p = fma_f64(p, z, ATANH_7)
+    p = fma_f64(p, z, ATANH_6)
+    p = fma_f64(p, z, ATANH_5)
+    p = fma_f64(p, z, ATANH_4)
+    p = fma_f64(p, z, ATANH_3)
+    p = fma_f64(p, z, ATANH_2)
+    p = fma_f64(p, z, ATANH_1)
+    f_r = fma_f64(-(z + z), p, f)  # f - R
+    small = fma_f64(-s, f_r, e * LN2_LO)
+    return fma_f64(e, LN2_HI, small + f)  # e * LN2_HI is exact: the FMA only saves a rounding
+
+
+# sin x = x - x**3 (1/3! - x**2/5! + ...), cos x = 1 - x**2/2 + x**4 (1/4! - ...): Taylor
+SIN_TAYLOR = tuple(1.0 / math.factorial(n) for n in (3, 5, 7, 9, 11, 13, 15, 17))
+COS_TAYLOR = tuple(1.0 / math.factorial(n) for n in (4, 6, 8, 10, 12, 14, 16, 18))
+S3, S5, S7, S9, S11, S13, S15, S17 = SIN_TAYLOR
+C4, C6, C8, C10, C12, C14, C16, C18 = COS_TAYLOR
 
 
 @scalar
 def sincos_octant_f64(x):
     """``(sin(x), cos(x))`` in float64 for ``x`` in [0, pi/4] by their Taylor series (to
-    ``x**17`` and ``x**18``: the first terms left out are below 1e-18)."""
+    ``x**17`` and ``x**18``: the first terms left out are below 1e-18), Horner's rule in fused
+    multiply-adds. Within 1 ulp (``tests/bits/test_float64_transforms.py``)."""
     z = x * x
-    s = -1.0 / 355687428096000.0
-    s = s * z + 1.0 / 1307674368000.0
-    s = s * z - 1.0 / 6227020800.0
-    s = s * z + 1.0 / 39916800.0
-    s = s * z - 1.0 / 362880.0
-    s = s * z + 1.0 / 5040.0
-    s = s * z - 1.0 / 120.0
-    s = s * z + 1.0 / 6.0
-    sin_x = x - x * z * s
-    c = 1.0 / 6402373705728000.0
-    c = c * z - 1.0 / 20922789888000.0
-    c = c * z + 1.0 / 87178291200.0
-    c = c * z - 1.0 / 479001600.0
-    c = c * z + 1.0 / 3628800.0
-    c = c * z - 1.0 / 40320.0
-    c = c * z + 1.0 / 720.0
-    c = c * z - 1.0 / 24.0
-    cos_x = 1.0 - 0.5 * z - z * z * c
+    s = fma_f64(-S17, z, S15)
+    s = fma_f64(s, z, -S13)
+    s = fma_f64(s, z, S11)
+    s = fma_f64(s, z, -S9)
+    s = fma_f64(s, z, S7)
+    s = fma_f64(s, z, -S5)
+    s = fma_f64(s, z, S3)
+    sin_x = fma_f64(-(x * z), s, x)
+    c = fma_f64(C18, z, -C16)
+    c = fma_f64(c, z, C14)
+    c = fma_f64(c, z, -C12)
+    c = fma_f64(c, z, C10)
+    c = fma_f64(c, z, -C8)
+    c = fma_f64(c, z, C6)
+    c = fma_f64(c, z, -C4)
+    cos_x = fma_f64(fma_f64(-c, z, -0.5), z, 1.0)  # Horner to the end
     return sin_x, cos_x
 
 
 PI_4_2M53 = math.pi / 4 * 2.0**-53
+SIGN_F64 = u64(0x8000000000000000)
 
 
 @scalar
 def unit_circle_u64(xa):
     """A uniformly distributed angle's ``(cos, sin)`` in float64 from one 64-bit draw: the top
-    three bits pick the octant, the next 53 bits the angle inside it."""
+    three bits pick the octant, the next 53 bits the angle ``phi = (f + 1/2) 2**-53 pi/4``
+    inside it (one FMA, one rounding); the other octants follow by exact swaps and sign flips
+    (as ``unit_circle_u32``)."""
     xa = u64(xa)
-    quadrant = xa >> u64(62)
-    swap = (xa >> u64(61)) & u64(1)
-    phi = (f64((xa >> u64(8)) & u64(0x1FFFFFFFFFFFFF)) + 0.5) * PI_4_2M53
+    phi = fma_f64(f64((xa >> u64(8)) & u64(0x1FFFFFFFFFFFFF)), PI_4_2M53, 0.5 * PI_4_2M53)
     s, c = sincos_octant_f64(phi)
-    x = c if swap else s
-    y = s if swap else c
-    odd = quadrant & u64(1)
-    cos_t = x if odd else y
-    sin_t = y if odd else x
-    sign_c = 1.0 - 2.0 * f64((quadrant ^ (quadrant >> u64(1))) & u64(1))
-    sign_s = 1.0 - 2.0 * f64(quadrant >> u64(1))
-    return cos_t * sign_c, sin_t * sign_s
+    turn = xa ^ (xa << u64(1))  # bit k: bit k xor bit k - 1 of xa
+    swapped = (turn & u64(0x4000000000000000)) != u64(0)
+    cos_t = s if swapped else c
+    sin_t = c if swapped else s
+    return (u64_as_f64(f64_as_u64(cos_t) ^ (turn & SIGN_F64)),
+            u64_as_f64(f64_as_u64(sin_t) ^ (xa & SIGN_F64)))
 
 
 @scalar
 def box_muller_f64(xr, xa):
     """Two standard normals (float64) from two 64-bit draws: radius from ``xr``, angle ``xa``.
 
-    Same layout as the float32 form: ``u = ((xr >> 11) + 1/2) * 2**-53``; the angle from
-    :func:`unit_circle_u64`.
+    Same layout as the float32 form: ``u = ((xr >> 11) + 1/2) * 2**-53`` (one FMA, one
+    rounding); the angle from :func:`unit_circle_u64`.
     """
-    u = (f64(u64(xr) >> u64(11)) + 0.5) * 1.1102230246251565e-16
+    u = fma_f64(f64(u64(xr) >> u64(11)), 1.1102230246251565e-16, 5.551115123125783e-17)
     r = math.sqrt(-2.0 * log_f64(u))
     c, s = unit_circle_u64(xa)
     return r * c, r * s
+
+
+@scalar
+def normal_affine_f64(z, mean, std):
+    """``z * std + mean`` in one rounding (exactly ``z`` for the standard normal)."""
+    return fma_f64(z, std, mean)
 
 
 # --- JAX's complex laws: a radius from one draw, the angle from the other -----------------------

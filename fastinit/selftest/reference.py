@@ -310,10 +310,11 @@ def std_normal_f32(idx, seed, stream):
     return np.where(idx % np.uint64(2) == 0, r * c, r * s)
 
 
-# --- float64 Box-Muller (per element, math module) ------------------------------------------------
+# --- float64 Box-Muller (per element, Python floats and exact-rational FMAs) ----------------------
 
 def log_f64_ref(x):
-    """ln x for a positive normal float: frexp, then 2 atanh(s) by its series (plain floats).
+    """ln x for a positive normal float: frexp, then ``ln(1 + f) = f - s (f - R)`` with
+    ``R`` the atanh series, each multiply-add rounded once (``fma64``).
 
     Not libm's log: the contract fixes this arithmetic so both backends give the same bits.
     """
@@ -321,40 +322,44 @@ def log_f64_ref(x):
     e = float(e)
     if m < 0.7071067811865476:
         m, e = m + m, e - 1.0
-    s = (m - 1.0) / (m + 1.0)
+    f = m - 1.0
+    s = f / (2.0 + f)
     z = s * s
-    p = 1.0 / 23
-    for k in range(10, 0, -1):
-        p = p * z + 1.0 / (2 * k + 1)
-    s2 = s + s
-    return e * 6.93147180369123816490e-01 + (s2 + (s2 * z * p + e * 1.90821492927058770002e-10))
+    p = fma64(1.0 / 23, z, 1.0 / 21)
+    for k in range(9, 0, -1):
+        p = fma64(p, z, 1.0 / (2 * k + 1))
+    small = fma64(-s, fma64(-(z + z), p, f), e * 1.90821492927058770002e-10)
+    return fma64(e, 6.93147180369123816490e-01, small + f)
 
 
 def sincos_f64_ref(x):
-    """(sin x, cos x) on [0, pi/4] by Taylor series to x**17 / x**18 (plain floats)."""
+    """(sin x, cos x) on [0, pi/4] by Taylor series to x**17 / x**18, Horner's rule with one
+    rounding per multiply-add (``fma64``)."""
     z = x * x
-    s = -1.0 / math.factorial(17)
-    for n, sign in ((15, 1), (13, -1), (11, 1), (9, -1), (7, 1), (5, -1), (3, 1)):
-        s = s * z + sign * (1.0 / math.factorial(n))
-    c = 1.0 / math.factorial(18)
-    for n, sign in ((16, -1), (14, 1), (12, -1), (10, 1), (8, -1), (6, 1), (4, -1)):
-        c = c * z + sign * (1.0 / math.factorial(n))
-    return x - x * z * s, 1.0 - 0.5 * z - z * z * c
+    s = fma64(-1.0 / math.factorial(17), z, 1.0 / math.factorial(15))
+    for n, sign in ((13, -1), (11, 1), (9, -1), (7, 1), (5, -1), (3, 1)):
+        s = fma64(s, z, sign * (1.0 / math.factorial(n)))
+    c = fma64(1.0 / math.factorial(18), z, -1.0 / math.factorial(16))
+    for n, sign in ((14, 1), (12, -1), (10, 1), (8, -1), (6, 1), (4, -1)):
+        c = fma64(c, z, sign * (1.0 / math.factorial(n)))
+    return fma64(-(x * z), s, x), fma64(fma64(-c, z, -0.5), z, 1.0)
 
 
 def box_muller_f64_ref(xr, xa):
     xr = int(xr)
-    u = (float(xr >> 11) + 0.5) * 2.0**-53
+    u = (float(xr >> 11) + 0.5) * 2.0**-53  # (j + 1/2) 2**-53 rounded once, as the FMA's
     r = math.sqrt(-2.0 * log_f64_ref(u))
     c, s = angle_f64_ref(xa)
     return r * c, r * s
 
 
 def angle_f64_ref(xa):
-    """(cos t, sin t) of one 64-bit draw: octant from the top three bits, 53-bit angle."""
+    """(cos t, sin t) of one 64-bit draw: octant from the top three bits, 53-bit angle
+    ``(f + 1/2) 2**-53 pi/4`` rounded once."""
     xa = int(xa)
     quadrant, swap = xa >> 62, (xa >> 61) & 1
-    phi = (float((xa >> 8) & (2**53 - 1)) + 0.5) * (math.pi / 4 * 2.0**-53)
+    c_ = math.pi / 4 * 2.0**-53
+    phi = fma64(float((xa >> 8) & (2**53 - 1)), c_, 0.5 * c_)
     s, c = sincos_f64_ref(phi)
     if swap:
         s, c = c, s
@@ -381,7 +386,8 @@ def normal_ref(shape, mean, std, dtype, seed, stream=0, region=None):
     dtype = np.dtype(dtype)
     idx = flat_indices(shape, region)
     if dtype == np.float64:
-        return std_normal_f64(idx, seed, stream) * std + mean
+        z = std_normal_f64(idx, seed, stream)
+        return np.array([fma64(v, std, mean) for v in z.ravel()]).reshape(z.shape)
     z = std_normal_f32(idx, seed, stream)
     return round_to(fma_f32(z, std, mean), dtype)
 
