@@ -131,15 +131,26 @@ def _repeat_blocks(kind, params, tile, reps):
                             np.uint32(0), np.uint32(0))
 
 
+@njit
+def _repeat_blocks_f64(kind, params, tile, reps):
+    """``reps`` fills of the L1-resident float64 ``tile`` (two elements a Philox block)."""
+    nb = tile.size // 2
+    for r in range(reps):
+        cpu._blocks_f64(kind, params, tile, 0, r * nb, nb, np.uint32(1), np.uint32(2),
+                        np.uint32(0), np.uint32(0))
+
+
 class ComputeFloor:
-    """The arithmetic floor: one core filling a 16 KiB float32 tile that stays in L1, by the
-    kernels' own block functions, in ns per element (per 32-bit word for ``philox``).
+    """The arithmetic floor: one core filling a 16 KiB tile that stays in L1, by the kernels'
+    own block functions, in ns per element (per 32-bit word for ``philox``; a float64 element
+    takes two words).
 
     On two cores the arithmetic of an in-place fill costs about half of this; compared with
     the write floor of ``Headline`` it says whether a family is bound by memory or by
     arithmetic (docs/performance.md, "Elementwise kernels against their floors")."""
 
-    params = [["philox", "uniform", "normal", "trunc_normal", "trunc_normal (float64 path)"]]
+    params = [["philox", "uniform", "normal", "trunc_normal", "trunc_normal (float64 path)",
+               "uniform (float64)", "normal (float64)"]]
     param_names = ["kernel"]
     unit = "ns/element"
     repeats = 7
@@ -153,13 +164,18 @@ class ComputeFloor:
                  "trunc_normal": _plans.trunc_normal(0.0, 1.0, -2.0, 2.0, f32),
                  # the quantile in float64, as far-tail intervals take it: its block function
                  # on a float32 tile
-                 "trunc_normal (float64 path)": _plans.trunc_normal(0.0, 1.0, -2.0, 2.0, f64)}
+                 "trunc_normal (float64 path)": _plans.trunc_normal(0.0, 1.0, -2.0, 2.0, f64),
+                 "uniform (float64)": _plans.uniform(-0.1, 0.1, f64),
+                 "normal (float64)": _plans.normal(0.0, 0.02)}
         kind, params = plans[kernel]
-        self.args = (kind, np.asarray(params, np.float64), np.empty(4096, np.float32))
-        _repeat_blocks(*self.args, 1)  # compile (or load from the cache)
+        wide = kernel.endswith("(float64)")
+        self.repeat = _repeat_blocks_f64 if wide else _repeat_blocks
+        tile = np.empty(2048, np.float64) if wide else np.empty(4096, np.float32)
+        self.args = (kind, np.asarray(params, np.float64), tile)
+        self.repeat(*self.args, 1)  # compile (or load from the cache)
 
     def track_one_core_in_cache(self, kernel):
-        return ns_per_element(lambda: _repeat_blocks(*self.args, self.REPS),
+        return ns_per_element(lambda: self.repeat(*self.args, self.REPS),
                               self.REPS * self.args[2].size, self.repeats)
 
 
