@@ -16,12 +16,13 @@ from numba.core.extending import intrinsic
 
 from .codes import NORMAL, OUT_BF16, POLAR, TRUNC_NORMAL_F32, UNIFORM
 from .philox import (
-    PPND7_CENTRAL_EDGE_F32, TAIL_NEAR_LIMIT, box_muller_f32, box_muller_f64, f32_to_bf16_bits,
-    f32_to_f16_bits, join64, normal_affine_f32, normal_affine_f64, normal_quantile_central,
-    open_uniform_pair_u32, open_uniform_pair_u64, philox_block, polar_f32, polar_f64,
-    ppnd7_central_f32, quantile_is_central, quantile_tail_from_r, quantile_tail_r,
-    trunc_centred_f32, trunc_from_quantile, trunc_tail_prob, trunc_tail_z_f32,
-    trunc_uniforms_f32, trunc_value_f32, u32, u64, uniform_f32, uniform_f64,
+    PPND7_CENTRAL_EDGE_F32, PPND7_NEAR_LIMIT_F32, TAIL_NEAR_LIMIT, box_muller_f32,
+    box_muller_f64, f32_to_bf16_bits, f32_to_f16_bits, join64, normal_affine_f32,
+    normal_affine_f64, normal_quantile_central, open_uniform_pair_u32, open_uniform_pair_u64,
+    philox_block, polar_f32, polar_f64, ppnd7_central_f32, quantile_is_central,
+    quantile_tail_from_r, quantile_tail_r, trunc_centred_f32, trunc_from_quantile,
+    trunc_tail_from_r_f32, trunc_tail_prob, trunc_tail_r_f32, trunc_uniforms_f32,
+    trunc_value_f32, u32, u64, uniform_f32, uniform_f64,
 )
 
 driver = njit(parallel=True, cache=True, error_model="numpy")
@@ -297,11 +298,26 @@ def _trunc_normal_f32(out, o, words, n, params):
     tw = np.empty(nt, np.uint32)
     for k in range(nt):  # the tail draws' words, gathered: the next loop runs contiguous
         tw[k] = words[index[k]]
-    for k in range(u64(nt)):
+    far = 0
+    for k in range(u64(nt)):  # cc becomes r = sqrt(-log t)
         u, v = trunc_uniforms_f32(tw[k])
-        centred = trunc_centred_f32(u, mass, mass2, c_lo, c_lo2)
-        cc[k] = trunc_value_f32(trunc_tail_z_f32(u, v, centred, p_lo, q_hi, mass), mean, std,
-                                lo, hi)
+        r = trunc_tail_r_f32(u, v, trunc_centred_f32(u, mass, mass2, c_lo, c_lo2), p_lo, q_hi,
+                             mass)
+        cc[k] = r
+        far += 0 if r <= PPND7_NEAR_LIMIT_F32 else 1
+    # the near rational alone when no draw needs the far one (every interval within 7
+    # standard deviations of the mean): no per-element selection of its coefficients
+    if far == 0:
+        for k in range(u64(nt)):
+            centred = trunc_centred_f32(trunc_uniforms_f32(tw[k])[0], mass, mass2, c_lo, c_lo2)
+            cc[k] = trunc_value_f32(trunc_tail_from_r_f32(cc[k], True, centred), mean, std,
+                                    lo, hi)
+    else:
+        for k in range(u64(nt)):
+            centred = trunc_centred_f32(trunc_uniforms_f32(tw[k])[0], mass, mass2, c_lo, c_lo2)
+            r = cc[k]
+            cc[k] = trunc_value_f32(trunc_tail_from_r_f32(r, r <= PPND7_NEAR_LIMIT_F32, centred),
+                                    mean, std, lo, hi)
     for k in range(nt):
         out[o + index[k]] = cc[k]
 

@@ -790,13 +790,25 @@ def trunc_value_f32(z, mean, std, lo, hi):
 
 
 @scalar
+def trunc_tail_r_f32(u, v, centred, p_lo, q_hi, mass):
+    """``r = sqrt(-log t)`` of a draw's smaller tail probability ``t``."""
+    return ppnd7_tail_r_f32(trunc_tail_prob_f32(u, v, centred <= f32(0.0), p_lo, q_hi, mass))
+
+
+@scalar
+def trunc_tail_from_r_f32(r, near, centred):
+    """PPND7's tail quantile from ``r`` (:func:`trunc_tail_r_f32`) with ``near = r <=
+    PPND7_NEAR_LIMIT_F32``, negated for the upper tail (``centred > 0``)."""
+    z = ppnd7_tail_f32(r, near)
+    return z if centred <= f32(0.0) else -z
+
+
+@scalar
 def trunc_tail_z_f32(u, v, centred, p_lo, q_hi, mass):
     """PPND7's tail quantile of a draw from its smaller tail probability, negated for the
     upper tail."""
-    lower = centred <= f32(0.0)
-    r = ppnd7_tail_r_f32(trunc_tail_prob_f32(u, v, lower, p_lo, q_hi, mass))
-    z = ppnd7_tail_f32(r, r <= PPND7_NEAR_LIMIT_F32)
-    return z if lower else -z
+    r = trunc_tail_r_f32(u, v, centred, p_lo, q_hi, mass)
+    return trunc_tail_from_r_f32(r, r <= PPND7_NEAR_LIMIT_F32, centred)
 
 
 @scalar

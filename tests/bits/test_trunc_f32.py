@@ -86,6 +86,20 @@ def test_error_bound_on_every_uniform(mean, std, a, b):
     _check(1, mean, std, a, b)
 
 
+@pytest.mark.parametrize("mean, std, a, b", INTERVALS, ids=IDS)
+def test_cpu_driver_equals_the_scalar_source(mean, std, a, b):
+    """The CPU driver (central rational over every draw, then the tail draws gathered, with
+    the near tail rational alone when no draw needs the far one) gives the bits of
+    ``philox.truncated_normal_f32`` word by word: intervals with no tail draws, near ones
+    only (2sd, 6sd) and far ones (8-8.5)."""
+    n = 3 * 4096 + 77  # whole work items and a partial one
+    x = fi.trunc_normal(n, mean, std, a, b, dtype="float32", seed=5, stream=2)
+    _, params = _plans.trunc_normal(mean, std, a, b, np.dtype(np.float32))
+    expect = np.empty(n, np.float32)
+    _values(fi.random_bits(n, seed=5, stream=2), np.array(params), expect)
+    np.testing.assert_array_equal(x.view(np.uint32), expect.view(np.uint32))
+
+
 def test_the_sweep_sees_errors():
     """The error measure is not vacuous: the values are not exactly rounded everywhere, and a
     perturbed result (one ulp off the kernel's) moves the measured error."""
