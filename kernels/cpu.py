@@ -305,8 +305,8 @@ def _trunc_normal_f32(out, o, words, n, params):
                              mass)
         cc[k] = r
         far += 0 if r <= PPND7_NEAR_LIMIT_F32 else 1
-    # the near rational alone when no draw needs the far one (every interval within 7
-    # standard deviations of the mean): no per-element selection of its coefficients
+    # the near rational alone when no draw needs the far one (r <= 5: always for bounds
+    # within 6.7 standard deviations of the mean): no per-element selection of coefficients
     if far == 0:
         for k in range(u64(nt)):
             centred = trunc_centred_f32(trunc_uniforms_f32(tw[k])[0], mass, mass2, c_lo, c_lo2)
